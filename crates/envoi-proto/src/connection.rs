@@ -444,3 +444,7 @@ impl Connection {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "connection_tests.rs"]
+mod tests;
