@@ -226,9 +226,13 @@ impl State {
         self.close_with(CloseReason::UnsolicitedData);
     }
 
-    /// Keeps the first reason: it is the one that explains the others.
+    /// Keeps the first reason, which explains the others; but the peer's close is only the
+    /// last resort, as the framing that led to it (if any) says more.
     fn close_with(&mut self, reason: CloseReason) {
-        self.close.get_or_insert(reason);
+        match self.close {
+            None | Some(CloseReason::PeerClosed) => self.close = Some(reason),
+            Some(_) => {}
+        }
     }
 
     /// The state as words, for error messages.

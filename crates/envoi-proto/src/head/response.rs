@@ -233,10 +233,8 @@ fn locate_fault(raw: &[u8]) -> u64 {
         let fault = if first {
             first = false;
             status_line_ok(line_no_cr).err()
-        } else if line_no_cr.is_empty() {
-            None
-        } else if line_no_cr[0] == b' ' || line_no_cr[0] == b'\t' {
-            None // folded continuation
+        } else if line_no_cr.is_empty() || line_no_cr[0] == b' ' || line_no_cr[0] == b'\t' {
+            None // the blank line, or a folded continuation
         } else {
             match line_no_cr.iter().position(|&b| !is_token_byte(b)) {
                 Some(i) if line_no_cr[i] == b':' && i > 0 => line_no_cr[i + 1..]
