@@ -4,12 +4,29 @@
 //! returns events, and every framing decision lives there. The front ends built on it move
 //! bytes and wait:
 //!
-//! - **blocking**: `envoi::blocking::Client`, a synchronous client over std sockets and rustls
-//!   (not yet built: issue 4).
+//! - **blocking**: `envoi::blocking::Client`, a synchronous client over std sockets and rustls.
 //! - **async**: `envoi::AsyncClient` on tokio (not yet built: issue 6).
 //! - **poll-driven**: `envoi::poll::HttpClient` and `envoi::poll::Request`, driven by calling
 //!   `poll()` once a frame from a game or UI loop (not yet built: issue 7).
-//!
-//! Until those land, this crate re-exports the protocol core.
 
+pub mod blocking;
+mod config;
+mod error;
+mod event;
+mod exchange;
+mod pool;
+mod proxy;
+mod request;
+pub mod tls;
+mod transport;
+
+pub use config::{
+    ClientBuilder, IpVersion, DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPECT_CONTINUE_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_IDLE_PER_HOST,
+};
 pub use envoi_proto as proto;
+pub use error::{Error, ErrorKind, IgnoreFlag, TimeoutPhase};
+pub use event::{Event, EventKind, Timings};
+pub use proxy::Proxy;
+pub use request::{Body, Request, UserValue};
+pub use transport::dns::{Resolve, SystemResolver};

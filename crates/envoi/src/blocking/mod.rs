@@ -1,0 +1,339 @@
+//! The blocking front end: send a request, wait for the response, read its body as a
+//! `std::io::Read`.
+//!
+//! ```no_run
+//! let client = envoi::blocking::Client::new()?;
+//! let mut response = client.get("http://127.0.0.1:8080/get").send()?;
+//! println!("{} {}", response.status(), response.text()?);
+//! # Ok::<(), envoi::Error>(())
+//! ```
+
+mod response;
+mod transfer;
+mod upload;
+
+use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::Method;
+
+use crate::config::{ClientBuilder, Config};
+use crate::error::{Error, ErrorKind};
+use crate::event::EventSink;
+use crate::exchange::{self, Deadlines};
+use crate::pool::{Pool, PoolLimits};
+use crate::request::{header_pair, Body, BodySource, Request, UserValue};
+use crate::transport::route::Route;
+pub use response::Response;
+use transfer::Transfer;
+pub use upload::Upload;
+
+/// Size of each piece read from a body stream and written to the connection.
+const UPLOAD_CHUNK: usize = 64 * 1024;
+/// A bytes body up to this size goes out in the same write as the head.
+const COALESCE_LIMIT: usize = 16 * 1024;
+
+/// A blocking HTTP client. Cheap to clone (clones share one connection pool), `Send + Sync`.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) config: Config,
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) tls: Arc<rustls::ClientConfig>,
+}
+
+impl Client {
+    /// A client with the default settings.
+    pub fn new() -> Result<Client, Error> {
+        Client::builder().build()
+    }
+
+    /// A builder to change the settings.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    pub(crate) fn from_config(config: Config) -> Result<Client, Error> {
+        let tls = crate::transport::tls::client_config(&config.tls)?;
+        let pool = Pool::new(PoolLimits {
+            idle_timeout: config.idle_timeout,
+            max_idle_per_host: config.max_idle_per_host,
+            max_per_host: config.max_connections_per_host,
+            max_total: config.max_connections,
+        });
+        Ok(Client {
+            inner: Arc::new(ClientInner { config, pool, tls }),
+        })
+    }
+
+    /// Starts a request with any method.
+    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        RequestBuilder {
+            client: self.clone(),
+            request: Request::new(method, url),
+        }
+    }
+
+    /// Starts a GET.
+    pub fn get(&self, url: &str) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// Starts a HEAD.
+    pub fn head(&self, url: &str) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+
+    /// Starts a POST.
+    pub fn post(&self, url: &str) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// Starts a PUT.
+    pub fn put(&self, url: &str) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+
+    /// Starts a PATCH.
+    pub fn patch(&self, url: &str) -> RequestBuilder {
+        self.request(Method::PATCH, url)
+    }
+
+    /// Starts a DELETE.
+    pub fn delete(&self, url: &str) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
+
+    /// Sends a request and waits for the response head. The request is left as it was, so it
+    /// can be sent again (a stream body refuses a second send).
+    pub fn execute(&self, request: &Request) -> Result<Response, Error> {
+        self.execute_inner(request)
+            .map_err(|e| e.with_url(&request.url))
+    }
+
+    /// Sends the head of a request whose body the caller then writes through the returned
+    /// [`Upload`] (WinHTTP's `WinHttpWriteData`): with a known total length (set
+    /// Content-Length, or a body of that length) or chunked (no length). The request's own body
+    /// is not used.
+    pub fn send_streaming(&self, request: &Request, length: Option<u64>) -> Result<Upload, Error> {
+        let mut request = request.clone();
+        request.body = match length {
+            Some(n) => Body::from_reader(std::io::empty(), n),
+            None => Body::chunked(std::io::empty()),
+        };
+        let (start, mut sink, deadlines) = self.begin(&request);
+        let route = Route::for_url(&request.url, &self.inner.config)?;
+        let head = exchange::request_head(&self.inner.config, &request, &route)?;
+        let transfer = Transfer::start(
+            &self.inner,
+            &request,
+            &route,
+            &head,
+            &[],
+            &mut sink,
+            &deadlines,
+            true,
+        )
+        .map_err(|e| e.with_url(&request.url))?;
+        let _ = start;
+        Ok(Upload::new(transfer, sink, request.url))
+    }
+
+    fn begin(&self, request: &Request) -> (Instant, EventSink, Deadlines) {
+        let start = Instant::now();
+        let sink = EventSink::new(
+            self.inner.config.observer.clone(),
+            request.user_value.clone(),
+            start,
+        );
+        let deadlines = Deadlines::new(&self.inner.config, request, start);
+        (start, sink, deadlines)
+    }
+
+    fn execute_inner(&self, request: &Request) -> Result<Response, Error> {
+        let config = &self.inner.config;
+        let (_, mut sink, deadlines) = self.begin(request);
+        let route = Route::for_url(&request.url, config)?;
+        let head = exchange::request_head(config, request, &route)?;
+        let mut source = request.body.open()?;
+        let mut allow_reuse = true;
+        loop {
+            // A small bytes body rides in the head's write.
+            let inline: &[u8] = match &source {
+                BodySource::Bytes(b) if b.len() <= COALESCE_LIMIT => b,
+                _ => &[],
+            };
+            let mut transfer = Transfer::start(
+                &self.inner,
+                request,
+                &route,
+                &head,
+                inline,
+                &mut sink,
+                &deadlines,
+                allow_reuse,
+            )?;
+            let inline_sent =
+                !inline.is_empty() || matches!(&source, BodySource::Bytes(b) if b.is_empty());
+            let result = send_body(&mut transfer, &mut source, inline_sent, &mut sink)
+                .and_then(|()| transfer.receive_head(&mut sink));
+            match result {
+                Ok(head) => return Ok(transfer.into_response(head, &sink, request.url.clone())),
+                Err(e) if allow_reuse && transfer.may_retry_fresh(&e, &request.method, &source) => {
+                    // A kept-alive connection the server had already closed: the request
+                    // never reached it, so it goes again on a new connection.
+                    allow_reuse = false;
+                    if let BodySource::Bytes(_) = source {
+                        source = request.body.open()?;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Sends the rest of the body after the head; a server that answers early (and stops reading)
+/// gets its answer read rather than reported as a write failure.
+fn send_body(
+    transfer: &mut Transfer,
+    source: &mut BodySource,
+    inline_sent: bool,
+    sink: &mut EventSink,
+) -> Result<(), Error> {
+    if transfer.awaits_continue() && !transfer.wait_for_continue(sink)? {
+        return Ok(());
+    }
+    match source {
+        BodySource::Bytes(_) if inline_sent => {}
+        BodySource::Bytes(bytes) => transfer.write_body(bytes)?,
+        BodySource::Stream(reader) => {
+            let mut buf = vec![0u8; UPLOAD_CHUNK];
+            loop {
+                let n = match reader.read(&mut buf) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        return Err(Error::new(ErrorKind::BodyIo, "reading the request body")
+                            .with_source(e))
+                    }
+                };
+                if n == 0 {
+                    break;
+                }
+                transfer.write_body(&buf[..n])?;
+            }
+        }
+    }
+    transfer.finish_body(sink)
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+/// A request being built; errors (a bad URL or header) are kept until
+/// [`send`](Self::send) or [`build`](Self::build) reports them, so nothing reaches the wire.
+#[must_use]
+pub struct RequestBuilder {
+    client: Client,
+    request: Result<Request, Error>,
+}
+
+impl RequestBuilder {
+    fn map(mut self, f: impl FnOnce(&mut Request) -> Result<(), Error>) -> Self {
+        if let Ok(request) = &mut self.request {
+            if let Err(e) = f(request) {
+                self.request = Err(e);
+            }
+        }
+        self
+    }
+
+    /// Appends a header. A name that is not a token, or a value holding CR, LF, NUL or another
+    /// control byte, fails the request with [`ErrorKind::InvalidHeader`] naming the header.
+    pub fn header(self, name: impl AsRef<str>, value: impl AsRef<[u8]>) -> Self {
+        self.map(|r| {
+            let (name, value) = header_pair(name.as_ref(), value.as_ref())?;
+            r.headers.append(name, value);
+            Ok(())
+        })
+    }
+
+    /// Appends query pairs to the URL, percent-encoded.
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(self, pairs: &[(K, V)]) -> Self {
+        self.map(|r| {
+            let mut url = r.url.clone();
+            url.query_pairs_mut()
+                .extend_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+            r.url = url;
+            Ok(())
+        })
+    }
+
+    /// Sets the body.
+    pub fn body(self, body: impl Into<Body>) -> Self {
+        self.map(|r| {
+            r.body = body.into();
+            Ok(())
+        })
+    }
+
+    /// Bounds the whole request (overrides the client's timeout).
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.map(|r| {
+            r.timeout = Some(timeout);
+            Ok(())
+        })
+    }
+
+    /// Bounds resolution, connect and TLS (overrides the client's connect timeout).
+    pub fn connect_timeout(self, timeout: Duration) -> Self {
+        self.map(|r| {
+            r.connect_timeout = Some(timeout);
+            Ok(())
+        })
+    }
+
+    /// Bounds each wait for response bytes (overrides the client's read timeout).
+    pub fn read_timeout(self, timeout: Duration) -> Self {
+        self.map(|r| {
+            r.read_timeout = Some(timeout);
+            Ok(())
+        })
+    }
+
+    /// A value of the caller's that every event of this request carries.
+    pub fn user_value(self, value: UserValue) -> Self {
+        self.map(|r| {
+            r.user_value = Some(value);
+            Ok(())
+        })
+    }
+
+    /// The request, checked, to send later (and again) with [`Client::execute`].
+    pub fn build(self) -> Result<Request, Error> {
+        self.request
+    }
+
+    /// Sends the request and waits for the response head.
+    pub fn send(self) -> Result<Response, Error> {
+        let request = self.request?;
+        self.client.execute(&request)
+    }
+
+    /// Sends the head; the caller writes the body through the returned [`Upload`].
+    pub fn send_streaming(self, length: Option<u64>) -> Result<Upload, Error> {
+        let request = self.request?;
+        self.client.send_streaming(&request, length)
+    }
+}

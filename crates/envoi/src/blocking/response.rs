@@ -1,0 +1,319 @@
+//! A response whose body streams from the connection as a `std::io::Read`.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use envoi_proto::{BodyFraming, Event, RawField, ResponseHead};
+use http::{HeaderMap, StatusCode, Version};
+use url::Url;
+
+use super::transfer::{read_error, Transfer};
+use crate::error::{Error, ErrorKind, TimeoutPhase};
+use crate::event::{EventKind, EventSink, Timings};
+
+/// A response: status, version, headers, and a body read as a stream.
+///
+/// Reading to the end returns the connection to the pool; dropping the response before that
+/// closes the connection instead, so a half-read connection is never reused.
+pub struct Response {
+    head: ResponseHead,
+    url: Url,
+    body: BodyState,
+    sink: EventSink,
+    received: u64,
+    trailers: Option<HeaderMap>,
+}
+
+enum BodyState {
+    /// The body is still coming over this transfer; `pending` holds bytes already decoded.
+    Reading {
+        transfer: Box<Transfer>,
+        pending: Bytes,
+    },
+    /// The body is complete (the connection went back to the pool or was closed).
+    Done,
+}
+
+impl Response {
+    pub(crate) fn new(head: ResponseHead, transfer: Transfer, sink: EventSink, url: Url) -> Self {
+        let mut response = Response {
+            head,
+            url,
+            body: BodyState::Reading {
+                transfer: Box::new(transfer),
+                pending: Bytes::new(),
+            },
+            sink,
+            received: 0,
+            trailers: None,
+        };
+        // A response without a body is complete now: release the connection at once, so a
+        // caller who never reads the (empty) body still lets it be reused.
+        if response.head.framing() == BodyFraming::Empty {
+            let _ = response.read_body(&mut []);
+        }
+        response
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.head.status()
+    }
+
+    /// The HTTP version of the response.
+    pub fn version(&self) -> Version {
+        self.head.version()
+    }
+
+    /// The reason phrase as sent.
+    pub fn reason(&self) -> &str {
+        self.head.reason()
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &HeaderMap {
+        self.head.headers()
+    }
+
+    /// The header fields in the order and letter case they were received.
+    pub fn raw_fields(&self) -> Vec<RawField> {
+        self.head.fields()
+    }
+
+    /// The response head exactly as received (what `curl -i` prints).
+    pub fn raw_head(&self) -> &Bytes {
+        self.head.raw()
+    }
+
+    /// The URL this response answers.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The body length when the response declares it; `None` when it is chunked or runs to
+    /// the connection's close (Godot's `get_body_length` of −1).
+    pub fn content_length(&self) -> Option<u64> {
+        self.head.framing().known_length()
+    }
+
+    /// True when the body is chunked.
+    pub fn is_chunked(&self) -> bool {
+        self.head.framing().is_chunked()
+    }
+
+    /// Body bytes received so far.
+    pub fn received_bytes(&self) -> u64 {
+        self.received
+    }
+
+    /// The trailer fields of a chunked body, once it has been read to the end.
+    pub fn trailers(&self) -> Option<&HeaderMap> {
+        self.trailers.as_ref()
+    }
+
+    /// When each phase ended (curl's `-w` times).
+    pub fn timings(&self) -> Timings {
+        self.sink.timings
+    }
+
+    /// Reads the whole body.
+    pub fn bytes(mut self) -> Result<Bytes, Error> {
+        self.read_to_bytes()
+    }
+
+    fn read_to_bytes(&mut self) -> Result<Bytes, Error> {
+        let mut all = BytesMut::with_capacity(
+            self.content_length()
+                .map_or(8 * 1024, |n| n.min(64 * 1024 * 1024) as usize),
+        );
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = self.read_body(&mut buf)?;
+            if n == 0 {
+                return Ok(all.freeze());
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    /// Reads the whole body as text, decoded from the charset of Content-Type (UTF-8 when
+    /// none is given); malformed sequences become U+FFFD.
+    pub fn text(mut self) -> Result<String, Error> {
+        let label = self
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(charset_of)
+            .map(str::to_owned);
+        let bytes = self.read_to_bytes()?;
+        let encoding = label
+            .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()))
+            .unwrap_or(encoding_rs::UTF_8);
+        let (text, _, _) = encoding.decode(&bytes);
+        Ok(text.into_owned())
+    }
+
+    /// Copies the body into `writer`; returns the number of bytes copied.
+    pub fn copy_to(&mut self, writer: &mut impl Write) -> Result<u64, Error> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0u64;
+        loop {
+            let n = self.read_body(&mut buf)?;
+            if n == 0 {
+                return Ok(total);
+            }
+            writer.write_all(&buf[..n]).map_err(|e| {
+                Error::new(ErrorKind::BodyIo, "writing the body out").with_source(e)
+            })?;
+            total += n as u64;
+        }
+    }
+
+    /// Reads body bytes into `buf`; 0 means the body is complete. A body that ends early is
+    /// an error, never a short success.
+    pub fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let n = self
+            .read_body_inner(buf)
+            .map_err(|e| e.with_url(&self.url))?;
+        if n > 0 {
+            self.received += n as u64;
+            if self.sink.has_observer() {
+                self.sink.emit(EventKind::BodyProgress {
+                    received: self.received,
+                    total: self.content_length(),
+                });
+            }
+        }
+        Ok(n)
+    }
+
+    fn read_body_inner(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        loop {
+            let BodyState::Reading { transfer, pending } = &mut self.body else {
+                return Ok(0);
+            };
+            if !pending.is_empty() {
+                let n = pending.len().min(buf.len());
+                buf[..n].copy_from_slice(&pending[..n]);
+                bytes::Buf::advance(pending, n);
+                return Ok(n);
+            }
+            match transfer.conn.proto.next_event()? {
+                Event::Data(data) => *pending = data,
+                Event::Trailers(fields) => self.trailers = Some(fields),
+                Event::End => {
+                    self.finish();
+                    return Ok(0);
+                }
+                Event::NeedData => {
+                    if buf.is_empty() {
+                        return Ok(0);
+                    }
+                    if let Some(n) = read_direct(transfer, buf)? {
+                        return Ok(n);
+                    }
+                    let deadline = transfer.deadlines.read(Instant::now());
+                    transfer.fill(deadline, TimeoutPhase::Body)?;
+                }
+                other => {
+                    return Err(Error::new(
+                        ErrorKind::MalformedResponse,
+                        format!("unexpected {other:?} in the body"),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The body is complete: the connection goes back to the pool when it may carry another
+    /// request, and is closed otherwise.
+    fn finish(&mut self) {
+        let BodyState::Reading { transfer, .. } =
+            std::mem::replace(&mut self.body, BodyState::Done)
+        else {
+            return;
+        };
+        let transfer = *transfer;
+        match transfer.conn.proto.close_reason() {
+            None => {
+                self.sink.emit(EventKind::ConnectionPooled);
+                transfer.client.pool.checkin(transfer.conn);
+            }
+            Some(reason) => self.sink.emit(EventKind::ClosingConnection {
+                reason: reason.to_string(),
+            }),
+        }
+    }
+}
+
+/// Reads body bytes from the socket straight into the caller's buffer when the core says the
+/// next bytes are body data for sure: no intermediate copy for large bodies.
+fn read_direct(transfer: &mut Transfer, buf: &mut [u8]) -> Result<Option<usize>, Error> {
+    let Some(window) = transfer.conn.proto.direct_body_window() else {
+        return Ok(None);
+    };
+    let want = usize::try_from(window).map_or(buf.len(), |w| w.min(buf.len()));
+    let deadline = transfer.deadlines.read(Instant::now());
+    let conn = &mut transfer.conn;
+    conn.stream
+        .set_read_deadline(deadline)
+        .map_err(|_| crate::exchange::timeout(TimeoutPhase::Body))?;
+    loop {
+        match conn.stream.read(&mut buf[..want]) {
+            Ok(0) => {
+                conn.proto.receive_eof();
+                return Ok(None);
+            }
+            Ok(n) => {
+                conn.proto.direct_body_received(n)?;
+                return Ok(Some(n));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_error(&conn.stream, e, TimeoutPhase::Body)),
+        }
+    }
+}
+
+/// The `charset` parameter of a Content-Type value.
+fn charset_of(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"'))
+    })
+}
+
+impl Read for Response {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_body(buf).map_err(io::Error::other)
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("url", &self.url.as_str())
+            .field("status", &self.status())
+            .field("version", &self.version())
+            .field("headers", self.headers())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::charset_of;
+
+    #[test]
+    fn charset_is_read_from_content_type_parameters() {
+        assert_eq!(
+            charset_of("text/plain; charset=ISO-8859-1"),
+            Some("ISO-8859-1")
+        );
+        assert_eq!(charset_of("text/html;Charset=\"utf-8\""), Some("utf-8"));
+        assert_eq!(charset_of("application/json"), None);
+    }
+}

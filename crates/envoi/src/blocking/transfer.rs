@@ -1,0 +1,331 @@
+//! One request on one connection, driven with blocking I/O: the pump between the protocol
+//! core and the socket. It moves bytes and waits; every decision is the core's or the
+//! exchange's.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::sync::Arc;
+use std::time::Instant;
+
+use envoi_proto::{Event, RequestHead, ResponseHead, WriteState};
+use http::Method;
+
+use super::ClientInner;
+use crate::error::{Error, ErrorKind, TimeoutPhase};
+use crate::event::{EventKind, EventSink};
+use crate::exchange::{timeout, Deadlines};
+use crate::pool::{Checkout, Connection};
+use crate::request::{BodySource, Request};
+use crate::transport::route::Route;
+use crate::transport::stream::{is_timeout, Stream};
+
+/// Read size when the bytes go through the protocol core's buffer (heads, chunk framing).
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A request in flight on a connection.
+pub(crate) struct Transfer {
+    pub(crate) client: Arc<ClientInner>,
+    pub(crate) conn: Connection,
+    pub(crate) deadlines: Deadlines,
+    reused: bool,
+    /// Request bytes that reached the socket, framing included.
+    written: u64,
+    /// Request-body bytes taken from the caller's stream.
+    body_taken: u64,
+    /// A final response that arrived while the body waited for `100 Continue`.
+    early_head: Option<ResponseHead>,
+}
+
+impl Transfer {
+    /// Takes a pooled connection (when `allow_reuse`) or opens one, and writes the head, with
+    /// `inline_body` framed after it in the same write.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn start(
+        client: &Arc<ClientInner>,
+        request: &Request,
+        route: &Route,
+        head: &RequestHead,
+        inline_body: &[u8],
+        sink: &mut EventSink,
+        deadlines: &Deadlines,
+        allow_reuse: bool,
+    ) -> Result<Transfer, Error> {
+        let _ = request;
+        let (conn, reused) = connection(client, route, deadlines, sink, allow_reuse)?;
+        let mut transfer = Transfer {
+            client: Arc::clone(client),
+            conn,
+            deadlines: *deadlines,
+            reused,
+            written: 0,
+            body_taken: 0,
+            early_head: None,
+        };
+        let mut out = Vec::with_capacity(256 + inline_body.len());
+        transfer.conn.proto.send_request(head, &mut out)?;
+        if !inline_body.is_empty() && transfer.conn.proto.write_state() == WriteState::Body {
+            transfer.conn.proto.send_body(inline_body, &mut out)?;
+            transfer.conn.proto.finish_body(None, &mut out)?;
+        }
+        sink.emit(EventKind::SendingRequest);
+        transfer.write_all(&[&out])?;
+        Ok(transfer)
+    }
+
+    /// True when the head asked for `100 Continue` and the body waits for it.
+    pub(crate) fn awaits_continue(&self) -> bool {
+        self.conn.proto.write_state() == WriteState::AwaitingContinue
+    }
+
+    /// Waits for `100 Continue`, no longer than the client's expect-continue timeout. Returns
+    /// whether the body should be sent: false when a final response came first.
+    pub(crate) fn wait_for_continue(&mut self, sink: &mut EventSink) -> Result<bool, Error> {
+        let until = Instant::now() + self.client.config.expect_continue_timeout;
+        while self.awaits_continue() {
+            match self.conn.proto.next_event()? {
+                Event::NeedData => {
+                    let deadline = earliest(Some(until), self.deadlines.total());
+                    match self.fill(deadline, TimeoutPhase::FirstByte) {
+                        Err(e)
+                            if e.kind() == ErrorKind::Timeout(TimeoutPhase::FirstByte)
+                                && Instant::now() >= until
+                                && self.deadlines.total().is_none_or(|t| Instant::now() < t) =>
+                        {
+                            self.conn.proto.stop_waiting_for_continue();
+                        }
+                        other => other?,
+                    }
+                }
+                Event::Informational(h) => {
+                    sink.emit(EventKind::InterimResponse { status: h.status() })
+                }
+                // The final answer came first: keep it for read_head, skip the body.
+                Event::ResponseHead(h) => {
+                    self.early_head = Some(h);
+                    return Ok(false);
+                }
+                other => return Err(unexpected(&other)),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Writes a piece of the body, framed.
+    pub(crate) fn write_body(&mut self, data: &[u8]) -> Result<(), Error> {
+        let frame = self.conn.proto.frame_body(data.len())?;
+        self.body_taken += data.len() as u64;
+        self.write_all(&[frame.prefix(), data, frame.suffix()])
+    }
+
+    /// Ends the body (the last chunk, or a check that the declared length was met).
+    pub(crate) fn finish_body(&mut self, sink: &mut EventSink) -> Result<(), Error> {
+        if self.conn.proto.write_state() == WriteState::Body {
+            let mut out = Vec::new();
+            self.conn.proto.finish_body(None, &mut out)?;
+            self.write_all(&[&out])?;
+        }
+        sink.emit(EventKind::RequestSent {
+            bytes: self.written,
+        });
+        Ok(())
+    }
+
+    /// Reads until the final response head.
+    pub(crate) fn receive_head(&mut self, sink: &mut EventSink) -> Result<ResponseHead, Error> {
+        sink.emit(EventKind::ReceivingResponse);
+        let head = match self.early_head.take() {
+            Some(head) => head,
+            None => self.next_head(sink)?,
+        };
+        sink.emit(EventKind::ResponseReceived {
+            status: head.status(),
+        });
+        Ok(head)
+    }
+
+    /// The response whose head was received, its body still on this connection.
+    pub(crate) fn into_response(
+        self,
+        head: ResponseHead,
+        sink: &EventSink,
+        url: url::Url,
+    ) -> super::Response {
+        super::Response::new(head, self, sink.clone(), url)
+    }
+
+    fn next_head(&mut self, sink: &mut EventSink) -> Result<ResponseHead, Error> {
+        loop {
+            match self.conn.proto.next_event()? {
+                Event::NeedData => {
+                    let deadline = self.deadlines.read(Instant::now());
+                    self.fill(deadline, TimeoutPhase::FirstByte)?;
+                }
+                Event::Informational(h) => {
+                    sink.emit(EventKind::InterimResponse { status: h.status() })
+                }
+                Event::ResponseHead(h) => return Ok(h),
+                other => return Err(unexpected(&other)),
+            }
+        }
+    }
+
+    /// Reads once from the socket into the protocol core's buffer.
+    pub(crate) fn fill(
+        &mut self,
+        deadline: Option<Instant>,
+        phase: TimeoutPhase,
+    ) -> Result<(), Error> {
+        let conn = &mut self.conn;
+        conn.stream
+            .set_read_deadline(deadline)
+            .map_err(|_| timeout(phase))?;
+        let stream = &mut conn.stream;
+        loop {
+            match conn.proto.receive_with(READ_CHUNK, |buf| stream.read(buf)) {
+                Ok(0) => {
+                    conn.proto.receive_eof();
+                    return Ok(());
+                }
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(read_error(stream, e, phase)),
+            }
+        }
+    }
+
+    /// True when a failure on a reused connection happened before the server answered
+    /// anything, and sending again on a fresh connection cannot repeat an effect: either no
+    /// byte of the request reached the socket, or the method is idempotent and the body can be
+    /// sent again.
+    pub(crate) fn may_retry_fresh(
+        &self,
+        error: &Error,
+        method: &Method,
+        body: &BodySource,
+    ) -> bool {
+        let closed = matches!(
+            error.kind(),
+            ErrorKind::ConnectionClosed | ErrorKind::NoResponse
+        );
+        let replayable = match body {
+            BodySource::Bytes(_) => true,
+            BodySource::Stream(_) => self.body_taken == 0,
+        };
+        self.reused
+            && closed
+            && self.conn.proto.response_bytes_received() == 0
+            && (self.written == 0 || (method.is_idempotent() && replayable))
+    }
+
+    fn write_all(&mut self, pieces: &[&[u8]]) -> Result<(), Error> {
+        let deadline = self.deadlines.write(Instant::now());
+        self.conn
+            .stream
+            .set_write_deadline(deadline)
+            .map_err(|_| timeout(TimeoutPhase::Send))?;
+        let mut slices: Vec<IoSlice<'_>> = pieces
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| IoSlice::new(p))
+            .collect();
+        let mut slices = &mut slices[..];
+        while !slices.is_empty() {
+            match self.conn.stream.write_vectored(slices) {
+                Ok(0) => {
+                    return Err(Error::new(
+                        ErrorKind::ConnectionClosed,
+                        format!("the connection took no more after {} bytes", self.written),
+                    ))
+                }
+                Ok(n) => {
+                    self.written += n as u64;
+                    IoSlice::advance_slices(&mut slices, n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(write_error(&self.conn.stream, e, self.written)),
+            }
+        }
+        let written = self.written;
+        let stream = &mut self.conn.stream;
+        stream.flush().map_err(|e| write_error(stream, e, written))
+    }
+}
+
+/// A connection for `route`: from the pool, or newly opened in a pool slot.
+fn connection(
+    client: &Arc<ClientInner>,
+    route: &Route,
+    deadlines: &Deadlines,
+    sink: &mut EventSink,
+    allow_reuse: bool,
+) -> Result<(Connection, bool), Error> {
+    let config = &client.config;
+    let checkout = if allow_reuse {
+        client.pool.checkout(route, deadlines.connect())?
+    } else {
+        client.pool.checkout_new(route, deadlines.connect())?
+    };
+    match checkout {
+        Checkout::Reused(conn) => {
+            sink.emit(EventKind::Connected {
+                addr: conn.peer,
+                reused: true,
+            });
+            Ok((*conn, true))
+        }
+        Checkout::Open(slot) => {
+            let (stream, peer) =
+                crate::transport::open(config, Some(&client.tls), route, deadlines, sink)?;
+            let mut proto = envoi_proto::Connection::new(config.limits.clone());
+            proto.set_title_case_headers(config.title_case_headers);
+            Ok((
+                Connection {
+                    stream,
+                    proto,
+                    peer,
+                    slot,
+                },
+                false,
+            ))
+        }
+    }
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn unexpected(event: &Event) -> Error {
+    Error::new(
+        ErrorKind::MalformedResponse,
+        format!("unexpected {event:?} before the response head"),
+    )
+}
+
+/// Maps a read failure: a timeout in its phase, a TLS alert to its kind, anything else to a
+/// connection closed early.
+pub(crate) fn read_error(stream: &Stream, e: io::Error, phase: TimeoutPhase) -> Error {
+    if is_timeout(&e) {
+        return timeout(phase);
+    }
+    if let Some(tls) = stream.tls_failure(&e) {
+        return tls;
+    }
+    Error::new(ErrorKind::ConnectionClosed, "reading the response").with_source(e)
+}
+
+fn write_error(stream: &Stream, e: io::Error, written: u64) -> Error {
+    if is_timeout(&e) {
+        return timeout(TimeoutPhase::Send);
+    }
+    if let Some(tls) = stream.tls_failure(&e) {
+        return tls;
+    }
+    Error::new(
+        ErrorKind::ConnectionClosed,
+        format!("sending the request, after {written} bytes"),
+    )
+    .with_source(e)
+}

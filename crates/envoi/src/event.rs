@@ -1,0 +1,176 @@
+//! Events at every phase of a request (WinHTTP's status callbacks), with timestamps from which
+//! curl-like timings follow.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::StatusCode;
+
+use crate::request::UserValue;
+
+/// Receives events; set with `ClientBuilder::observer`.
+pub(crate) type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// Something that happened during a request.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// When it happened.
+    pub at: Instant,
+    /// Time since the request started.
+    pub elapsed: Duration,
+    /// What happened.
+    pub kind: EventKind,
+    /// The user value of the request, if it has one.
+    pub user_value: Option<UserValue>,
+}
+
+/// What happened.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// Resolving a host name.
+    Resolving {
+        /// The host.
+        host: String,
+    },
+    /// The host resolved to these addresses.
+    Resolved {
+        /// The addresses, in the order they will be tried.
+        addrs: Vec<SocketAddr>,
+    },
+    /// Opening a TCP connection to an address.
+    Connecting {
+        /// The address.
+        addr: SocketAddr,
+    },
+    /// A connection is ready (new, or reused from the pool).
+    Connected {
+        /// The peer address.
+        addr: SocketAddr,
+        /// True when taken from the pool.
+        reused: bool,
+    },
+    /// The TLS handshake started.
+    TlsHandshakeStarted,
+    /// The TLS handshake finished.
+    TlsHandshakeDone {
+        /// The negotiated protocol version, as text (`TLSv1.3`).
+        version: String,
+    },
+    /// The request is being sent.
+    SendingRequest,
+    /// The request is sent, head and body.
+    RequestSent {
+        /// Bytes that reached the socket, framing included.
+        bytes: u64,
+    },
+    /// Waiting for the response.
+    ReceivingResponse,
+    /// An interim (1xx) response arrived.
+    InterimResponse {
+        /// Its status.
+        status: StatusCode,
+    },
+    /// The final response head arrived.
+    ResponseReceived {
+        /// Its status.
+        status: StatusCode,
+    },
+    /// Body bytes arrived.
+    BodyProgress {
+        /// Bytes of body so far (as received, before decoding).
+        received: u64,
+        /// The total when known.
+        total: Option<u64>,
+    },
+    /// A redirect is being followed.
+    Redirect {
+        /// Where to.
+        location: String,
+    },
+    /// The connection is being closed, and why.
+    ClosingConnection {
+        /// Why, in words.
+        reason: String,
+    },
+    /// The connection went back to the pool for reuse.
+    ConnectionPooled,
+}
+
+/// When each phase of a request ended, measured from its start (curl's `-w` times).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Name resolution done (`time_namelookup`).
+    pub name_lookup: Option<Duration>,
+    /// TCP connected (`time_connect`).
+    pub connect: Option<Duration>,
+    /// TLS handshake done (`time_appconnect`).
+    pub tls: Option<Duration>,
+    /// First response byte (`time_starttransfer`).
+    pub first_byte: Option<Duration>,
+    /// Response head complete.
+    pub response: Option<Duration>,
+}
+
+/// Emits events for one request and records its timings.
+#[derive(Clone)]
+pub(crate) struct EventSink {
+    observer: Option<Observer>,
+    user_value: Option<UserValue>,
+    pub(crate) start: Instant,
+    pub(crate) timings: Timings,
+}
+
+impl EventSink {
+    pub(crate) fn new(
+        observer: Option<Observer>,
+        user_value: Option<UserValue>,
+        start: Instant,
+    ) -> Self {
+        EventSink {
+            observer,
+            user_value,
+            start,
+            timings: Timings::default(),
+        }
+    }
+
+    /// Records the event's timing and hands it to the observer, if any.
+    pub(crate) fn emit(&mut self, kind: EventKind) {
+        let at = Instant::now();
+        let elapsed = at.saturating_duration_since(self.start);
+        let t = &mut self.timings;
+        match &kind {
+            EventKind::Resolved { .. } => t.name_lookup = Some(elapsed),
+            EventKind::Connected { reused, .. } => {
+                if *reused {
+                    t.name_lookup.get_or_insert(elapsed);
+                }
+                t.connect = Some(elapsed);
+            }
+            EventKind::TlsHandshakeDone { .. } => t.tls = Some(elapsed),
+            EventKind::InterimResponse { .. } => {
+                t.first_byte.get_or_insert(elapsed);
+            }
+            EventKind::ResponseReceived { .. } => {
+                t.first_byte.get_or_insert(elapsed);
+                t.response = Some(elapsed);
+            }
+            _ => {}
+        }
+        if let Some(observer) = &self.observer {
+            observer(&Event {
+                at,
+                elapsed,
+                kind,
+                user_value: self.user_value.clone(),
+            });
+        }
+    }
+
+    /// Cheap check that lets hot paths skip building an event nobody reads.
+    pub(crate) fn has_observer(&self) -> bool {
+        self.observer.is_some()
+    }
+}

@@ -1,0 +1,321 @@
+//! One request's protocol decisions, shared by every front end: the head to send, the body
+//! framing, and the deadlines of each phase. Nothing here performs I/O or reads a clock; the
+//! front ends pass `now` in and move the bytes.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use envoi_proto::{RequestHead, RequestTarget, TargetForm};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::Method;
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, TimeoutPhase};
+use crate::request::Request;
+use crate::transport::route::Route;
+
+/// Builds the request head for `request` on `route`: the target form the route needs, Host,
+/// the client's default headers where the request has none of its own, body framing fields,
+/// Basic credentials from the URL, and proxy credentials for a forward proxy.
+pub(crate) fn request_head(
+    config: &Config,
+    request: &Request,
+    route: &Route,
+) -> Result<RequestHead, Error> {
+    let url = &request.url;
+    let target = if route.is_forward_proxy() {
+        let mut absolute = url.clone();
+        absolute.set_fragment(None);
+        RequestTarget::with_form(TargetForm::Absolute, absolute.as_str())
+    } else {
+        let mut origin = url.path().to_owned();
+        if let Some(query) = url.query() {
+            origin.push('?');
+            origin.push_str(query);
+        }
+        RequestTarget::with_form(TargetForm::Origin, &origin)
+    }
+    .map_err(|e| Error::from(e).with_url(url))?;
+
+    let mut head = RequestHead::new(request.method.clone(), target);
+    let headers = &mut head.headers;
+    headers.reserve(request.headers.len() + config.default_headers.len() + 3);
+    if !request.headers.contains_key(header::HOST) {
+        headers.insert(header::HOST, host_value(route)?);
+    }
+    for (name, value) in &request.headers {
+        headers.append(name.clone(), value.clone());
+    }
+    for (name, value) in &config.default_headers {
+        if !request.headers.contains_key(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    if !headers.contains_key(header::AUTHORIZATION) && !url.username().is_empty() {
+        headers.insert(header::AUTHORIZATION, url_basic_auth(url)?);
+    }
+    if route.is_forward_proxy() {
+        if let Some(auth) = route.proxy.as_ref().and_then(|p| p.authorization()) {
+            headers.insert(header::PROXY_AUTHORIZATION, auth.clone());
+        }
+    }
+    frame_body(&request.method, request.body.len(), headers)?;
+    Ok(head)
+}
+
+/// The CONNECT request that opens a tunnel through the route's proxy.
+pub(crate) fn connect_head(config: &Config, route: &Route) -> Result<RequestHead, Error> {
+    let authority = route.authority();
+    let target = RequestTarget::with_form(TargetForm::Authority, &authority)?;
+    let mut head = RequestHead::new(Method::CONNECT, target);
+    head.headers.insert(header::HOST, host_value(route)?);
+    if let Some(ua) = config.default_headers.get(header::USER_AGENT) {
+        head.headers.insert(header::USER_AGENT, ua.clone());
+    }
+    if let Some(auth) = route.proxy.as_ref().and_then(|p| p.authorization()) {
+        head.headers
+            .insert(header::PROXY_AUTHORIZATION, auth.clone());
+    }
+    Ok(head)
+}
+
+/// Sets Content-Length or Transfer-Encoding from the body, unless the caller set them; a
+/// caller's Content-Length must agree with a body of known length.
+fn frame_body(method: &Method, length: Option<u64>, headers: &mut HeaderMap) -> Result<(), Error> {
+    let chunked_by_caller = headers.contains_key(header::TRANSFER_ENCODING);
+    if let Some(declared) = headers.get(header::CONTENT_LENGTH) {
+        let declared_len = declared
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        return match (declared_len, length) {
+            (None, _) => {
+                Err(Error::new(ErrorKind::InvalidHeader, "not a length")
+                    .with_header("content-length"))
+            }
+            (Some(d), Some(n)) if d != n => Err(Error::new(
+                ErrorKind::InvalidRequest,
+                format!("Content-Length says {d} but the body has {n} bytes"),
+            )),
+            _ => Ok(()),
+        };
+    }
+    match length {
+        _ if chunked_by_caller => {}
+        None => {
+            headers.insert(
+                header::TRANSFER_ENCODING,
+                HeaderValue::from_static("chunked"),
+            );
+        }
+        // Methods that carry a body announce even an empty one, as curl does; the others
+        // send no framing field at all.
+        Some(0) if !matches!(*method, Method::POST | Method::PUT | Method::PATCH) => {}
+        Some(n) => {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+        }
+    }
+    Ok(())
+}
+
+/// The Host header: the URL's host, with the port when it is not the scheme's default.
+fn host_value(route: &Route) -> Result<HeaderValue, Error> {
+    let default_port = if route.https { 443 } else { 80 };
+    let text = match (route.host.contains(':'), route.port == default_port) {
+        (true, true) => format!("[{}]", route.host),
+        (true, false) => format!("[{}]:{}", route.host, route.port),
+        (false, true) => route.host.clone(),
+        (false, false) => format!("{}:{}", route.host, route.port),
+    };
+    HeaderValue::from_str(&text)
+        .map_err(|_| Error::new(ErrorKind::InvalidUrl, format!("host `{text}`")))
+}
+
+fn url_basic_auth(url: &url::Url) -> Result<HeaderValue, Error> {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let user = decode(url.username());
+    let password = url.password().map(decode).unwrap_or_default();
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    HeaderValue::from_str(&format!("Basic {token}"))
+        .map_err(|_| Error::new(ErrorKind::InvalidUrl, "credentials in the URL"))
+}
+
+/// The deadlines of one request, computed from its start and the settings in force.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadlines {
+    total: Option<Instant>,
+    connect: Option<Instant>,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+impl Deadlines {
+    pub(crate) fn new(config: &Config, request: &Request, start: Instant) -> Self {
+        let total = request.timeout.or(config.timeout).map(|t| start + t);
+        let connect = request
+            .connect_timeout
+            .or(config.connect_timeout)
+            .map(|t| start + t);
+        Deadlines {
+            total,
+            connect: earliest(total, connect),
+            read_timeout: request.read_timeout.or(config.read_timeout),
+            write_timeout: config.write_timeout,
+        }
+    }
+
+    /// Until when resolving, connecting and the TLS handshake may run.
+    pub(crate) fn connect(&self) -> Option<Instant> {
+        self.connect
+    }
+
+    /// Until when the next read may wait, if it starts at `now`.
+    pub(crate) fn read(&self, now: Instant) -> Option<Instant> {
+        earliest(self.total, self.read_timeout.map(|t| now + t))
+    }
+
+    /// Until when the next write may wait, if it starts at `now`.
+    pub(crate) fn write(&self, now: Instant) -> Option<Instant> {
+        earliest(self.total, self.write_timeout.map(|t| now + t))
+    }
+
+    /// The request's overall deadline.
+    pub(crate) fn total(&self) -> Option<Instant> {
+        self.total
+    }
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The error for a deadline that ran out in `phase`.
+pub(crate) fn timeout(phase: TimeoutPhase) -> Error {
+    Error::new(ErrorKind::Timeout(phase), "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::Proxy;
+
+    fn head_for(url: &str, config: &Config, build: impl FnOnce(&mut Request)) -> RequestHead {
+        let mut request = Request::new(Method::GET, url).unwrap();
+        build(&mut request);
+        let route = Route::for_url(&request.url, config).unwrap();
+        request_head(config, &request, &route).unwrap()
+    }
+
+    fn encoded(head: &RequestHead) -> String {
+        let mut out = Vec::new();
+        envoi_proto::Connection::default()
+            .send_request(head, &mut out)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn origin_form_with_host_port_and_defaults() {
+        let config = Config::default();
+        let head = head_for("http://127.0.0.1:8080/get?a=1#frag", &config, |_| {});
+        let text = encoded(&head);
+        assert!(
+            text.starts_with("GET /get?a=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("User-Agent: envoi/"), "{text}");
+        assert!(text.contains("Accept: */*"), "{text}");
+    }
+
+    #[test]
+    fn request_headers_replace_client_defaults() {
+        let config = Config::default();
+        let head = head_for("http://h/", &config, |r| {
+            r.headers
+                .insert(header::ACCEPT, HeaderValue::from_static("text/html"));
+        });
+        assert_eq!(head.headers.get_all(header::ACCEPT).iter().count(), 1);
+        assert_eq!(head.headers[header::ACCEPT], "text/html");
+    }
+
+    #[test]
+    fn forward_proxy_gets_absolute_form_and_credentials() {
+        let mut config = Config::default();
+        config.http_proxy = Some(Proxy::parse("http://u:p@127.0.0.1:3128").unwrap());
+        let head = head_for("http://example.test/x?y", &config, |_| {});
+        assert_eq!(head.target.as_str(), "http://example.test/x?y");
+        assert!(head.headers.contains_key(header::PROXY_AUTHORIZATION));
+    }
+
+    #[test]
+    fn ipv6_hosts_are_bracketed_and_default_ports_dropped() {
+        let config = Config::default();
+        assert_eq!(
+            head_for("http://[::1]:81/", &config, |_| {}).headers[header::HOST],
+            "[::1]:81"
+        );
+        assert_eq!(
+            head_for("https://[::1]/", &config, |_| {}).headers[header::HOST],
+            "[::1]"
+        );
+    }
+
+    #[test]
+    fn url_credentials_become_basic_auth() {
+        let config = Config::default();
+        let head = head_for("http://user:pa%20ss@h/", &config, |_| {});
+        // "user:pa ss"
+        assert_eq!(
+            head.headers[header::AUTHORIZATION],
+            "Basic dXNlcjpwYSBzcw=="
+        );
+    }
+
+    #[test]
+    fn body_framing_follows_the_body() {
+        let config = Config::default();
+        let head = head_for("http://h/", &config, |r| {
+            r.method = Method::POST;
+            r.body = "abc".into();
+        });
+        assert_eq!(head.headers[header::CONTENT_LENGTH], "3");
+        let head = head_for("http://h/", &config, |r| {
+            r.method = Method::POST;
+            r.body = crate::Body::chunked(std::io::empty());
+        });
+        assert_eq!(head.headers[header::TRANSFER_ENCODING], "chunked");
+        let head = head_for("http://h/", &config, |_| {});
+        assert!(!head.headers.contains_key(header::CONTENT_LENGTH));
+    }
+
+    #[test]
+    fn a_content_length_that_disagrees_with_the_body_is_refused() {
+        let config = Config::default();
+        let mut request = Request::new(Method::POST, "http://h/").unwrap();
+        request.body = "abc".into();
+        request
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
+        let route = Route::for_url(&request.url, &config).unwrap();
+        let e = request_head(&config, &request, &route).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn deadlines_take_the_earliest_bound() {
+        let config = Config::default();
+        let mut request = Request::new(Method::GET, "http://h/").unwrap();
+        request.timeout = Some(Duration::from_secs(2));
+        let start = Instant::now();
+        let d = Deadlines::new(&config, &request, start);
+        assert_eq!(d.connect(), Some(start + Duration::from_secs(2)));
+        assert_eq!(d.read(start), Some(start + Duration::from_secs(2)));
+    }
+}

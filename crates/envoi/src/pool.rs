@@ -1,0 +1,313 @@
+//! Keep-alive connections, keyed by route, with bounds on idle and open connections.
+//!
+//! A connection counts as open from the moment a request reserves a slot for it until it is
+//! dropped; an idle connection in the pool still holds its slot. A request that finds every
+//! slot taken waits for one, no longer than its deadline.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorKind, TimeoutPhase};
+use crate::transport::route::Route;
+use crate::transport::stream::Stream;
+
+/// Settings the pool enforces.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PoolLimits {
+    pub(crate) idle_timeout: Duration,
+    pub(crate) max_idle_per_host: usize,
+    pub(crate) max_per_host: Option<usize>,
+    pub(crate) max_total: Option<usize>,
+}
+
+/// The idle connections and slot counts of one client.
+pub(crate) struct Pool {
+    limits: PoolLimits,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+#[derive(Default)]
+struct PoolState {
+    idle: HashMap<Route, Vec<Idle>>,
+    open_per_route: HashMap<Route, usize>,
+    open_total: usize,
+}
+
+struct Idle {
+    conn: Connection,
+    since: Instant,
+}
+
+/// An open connection with its protocol state, holding a pool slot until dropped.
+pub(crate) struct Connection {
+    pub(crate) stream: Stream,
+    pub(crate) proto: envoi_proto::Connection,
+    pub(crate) peer: SocketAddr,
+    pub(crate) slot: Slot,
+}
+
+/// A reserved place among the open connections of a route; released on drop.
+pub(crate) struct Slot {
+    pool: Arc<Pool>,
+    route: Route,
+}
+
+/// What checking out found.
+pub(crate) enum Checkout {
+    /// A kept-alive connection, ready for a request.
+    Reused(Box<Connection>),
+    /// A free slot: open a new connection in it.
+    Open(Slot),
+}
+
+impl Pool {
+    pub(crate) fn new(limits: PoolLimits) -> Arc<Pool> {
+        Arc::new(Pool {
+            limits,
+            state: Mutex::new(PoolState::default()),
+            freed: Condvar::new(),
+        })
+    }
+
+    /// Takes an idle connection for `route`, or reserves a slot for a new one, waiting for a
+    /// free slot until `deadline` when the limits are reached.
+    pub(crate) fn checkout(
+        self: &Arc<Self>,
+        route: &Route,
+        deadline: Option<Instant>,
+    ) -> Result<Checkout, Error> {
+        self.checkout_inner(route, deadline, true)
+    }
+
+    /// Reserves a slot for a new connection, never handing out an idle one (for a retry after
+    /// a kept-alive connection turned out closed).
+    pub(crate) fn checkout_new(
+        self: &Arc<Self>,
+        route: &Route,
+        deadline: Option<Instant>,
+    ) -> Result<Checkout, Error> {
+        self.checkout_inner(route, deadline, false)
+    }
+
+    fn checkout_inner(
+        self: &Arc<Self>,
+        route: &Route,
+        deadline: Option<Instant>,
+        reuse: bool,
+    ) -> Result<Checkout, Error> {
+        let mut state = self.lock();
+        loop {
+            while let Some(idle) = state
+                .idle
+                .get_mut(route)
+                .filter(|_| reuse)
+                .and_then(Vec::pop)
+            {
+                if idle.since.elapsed() < self.limits.idle_timeout && !idle.conn.stream.is_stale() {
+                    return Ok(Checkout::Reused(Box::new(idle.conn)));
+                }
+                // Dropping it frees its slot; do that without the lock held.
+                drop(state);
+                drop(idle);
+                state = self.lock();
+            }
+            if self.has_room(&state, route) {
+                *state.open_per_route.entry(route.clone()).or_default() += 1;
+                state.open_total += 1;
+                return Ok(Checkout::Open(Slot {
+                    pool: Arc::clone(self),
+                    route: route.clone(),
+                }));
+            }
+            // Full: an idle connection of another route can make room.
+            if let Some(victim) = Self::oldest_idle_elsewhere(&mut state, route) {
+                drop(state);
+                drop(victim);
+                state = self.lock();
+                continue;
+            }
+            let wait = match deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::new(
+                            ErrorKind::Timeout(TimeoutPhase::Pool),
+                            "every connection slot stayed busy",
+                        ));
+                    }
+                    left
+                }
+                None => Duration::from_secs(3600),
+            };
+            state = self
+                .freed
+                .wait_timeout(state, wait)
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+    }
+
+    /// Returns a connection whose exchange completed; it is kept if it may carry another
+    /// request and the route has room for one more idle connection, and closed otherwise.
+    pub(crate) fn checkin(&self, conn: Connection) {
+        if !conn.proto.ready_for_request() || self.limits.max_idle_per_host == 0 {
+            return;
+        }
+        let mut state = self.lock();
+        let idle = state.idle.entry(conn.slot.route.clone()).or_default();
+        if idle.len() >= self.limits.max_idle_per_host {
+            let oldest = idle.remove(0);
+            idle.push(Idle {
+                conn,
+                since: Instant::now(),
+            });
+            drop(state);
+            drop(oldest);
+            return;
+        }
+        idle.push(Idle {
+            conn,
+            since: Instant::now(),
+        });
+    }
+
+    /// Idle connections currently kept, over all routes (for tests and diagnostics).
+    #[cfg(test)]
+    pub(crate) fn idle_count(&self) -> usize {
+        self.lock().idle.values().map(Vec::len).sum()
+    }
+
+    fn has_room(&self, state: &PoolState, route: &Route) -> bool {
+        let per_route = state.open_per_route.get(route).copied().unwrap_or(0);
+        self.limits.max_per_host.is_none_or(|max| per_route < max)
+            && self
+                .limits
+                .max_total
+                .is_none_or(|max| state.open_total < max)
+    }
+
+    fn oldest_idle_elsewhere(state: &mut PoolState, route: &Route) -> Option<Idle> {
+        let key = state
+            .idle
+            .iter()
+            .filter(|(r, list)| *r != route && !list.is_empty())
+            .min_by_key(|(_, list)| list[0].since)
+            .map(|(r, _)| r.clone())?;
+        let list = state.idle.get_mut(&key)?;
+        Some(list.remove(0))
+    }
+
+    fn release(&self, route: &Route) {
+        let mut state = self.lock();
+        if let Some(n) = state.open_per_route.get_mut(route) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                state.open_per_route.remove(route);
+            }
+        }
+        state.open_total = state.open_total.saturating_sub(1);
+        drop(state);
+        self.freed.notify_one();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        // A panic while holding the lock leaves counts that are still consistent enough to go
+        // on with; refusing every later request would be worse.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.pool.release(&self.route);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{TcpListener, TcpStream};
+
+    fn route(port: u16) -> Route {
+        Route {
+            https: false,
+            host: "127.0.0.1".into(),
+            port,
+            proxy: None,
+        }
+    }
+
+    fn limits(max_per_host: Option<usize>) -> PoolLimits {
+        PoolLimits {
+            idle_timeout: Duration::from_secs(60),
+            max_idle_per_host: 4,
+            max_per_host,
+            max_total: None,
+        }
+    }
+
+    fn open(pool: &Arc<Pool>, listener: &TcpListener) -> Connection {
+        let addr = listener.local_addr().unwrap();
+        let Checkout::Open(slot) = pool.checkout(&route(addr.port()), None).unwrap() else {
+            panic!("expected a slot")
+        };
+        Connection {
+            stream: Stream::Plain(TcpStream::connect(addr).unwrap()),
+            proto: envoi_proto::Connection::default(),
+            peer: addr,
+            slot,
+        }
+    }
+
+    #[test]
+    fn a_checked_in_connection_is_reused() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let pool = Pool::new(limits(None));
+        let conn = open(&pool, &listener);
+        let _server_side = listener.accept().unwrap();
+        pool.checkin(conn);
+        assert_eq!(pool.idle_count(), 1);
+        let port = listener.local_addr().unwrap().port();
+        assert!(matches!(
+            pool.checkout(&route(port), None).unwrap(),
+            Checkout::Reused(_)
+        ));
+    }
+
+    #[test]
+    fn a_connection_the_server_closed_is_not_reused() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let pool = Pool::new(limits(None));
+        let conn = open(&pool, &listener);
+        drop(listener.accept().unwrap());
+        pool.checkin(conn);
+        std::thread::sleep(Duration::from_millis(20));
+        let port = listener.local_addr().unwrap().port();
+        assert!(matches!(
+            pool.checkout(&route(port), None).unwrap(),
+            Checkout::Open(_)
+        ));
+    }
+
+    #[test]
+    fn a_full_route_waits_for_a_slot_until_its_deadline() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let pool = Pool::new(limits(Some(1)));
+        let held = open(&pool, &listener);
+        let port = listener.local_addr().unwrap().port();
+        let deadline = Some(Instant::now() + Duration::from_millis(50));
+        let e = pool.checkout(&route(port), deadline).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Timeout(TimeoutPhase::Pool));
+        drop(held);
+        assert!(matches!(
+            pool.checkout(&route(port), deadline.map(|d| d + Duration::from_secs(1)))
+                .unwrap(),
+            Checkout::Open(_)
+        ));
+    }
+}

@@ -1,0 +1,333 @@
+//! Requests and their bodies, checked before anything is sent.
+
+use std::any::Any;
+use std::fmt;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::Method;
+use url::Url;
+
+use crate::error::{Error, ErrorKind};
+
+/// A value of the caller's that travels with a request into every event (WinHTTP's
+/// `dwContext`).
+pub type UserValue = Arc<dyn Any + Send + Sync>;
+
+/// A request: method, URL, headers, body and per-request settings. It can be sent again as it
+/// is (WinHTTP re-sends the same handle), which is how a caller re-runs it after changing one
+/// ignore flag; only a one-shot stream body refuses a second send.
+#[derive(Clone)]
+pub struct Request {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Body,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) read_timeout: Option<Duration>,
+    pub(crate) user_value: Option<UserValue>,
+}
+
+impl Request {
+    /// A request with no headers and no body. The URL must be `http` or `https` with a host.
+    pub fn new(method: Method, url: &str) -> Result<Request, Error> {
+        Ok(Request {
+            method,
+            url: parse_url(url)?,
+            headers: HeaderMap::new(),
+            body: Body::empty(),
+            timeout: None,
+            connect_timeout: None,
+            read_timeout: None,
+            user_value: None,
+        })
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The headers set on this request (client defaults are added when it is sent).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The headers, to change.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// Replaces the body.
+    pub fn set_body(&mut self, body: impl Into<Body>) {
+        self.body = body.into();
+    }
+
+    /// Bounds the whole request (overrides the client's timeout).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// Bounds each wait for response bytes (overrides the client's read timeout).
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.read_timeout = timeout;
+    }
+
+    /// Appends a header given as text, refusing (and naming) an invalid name or value.
+    pub fn append_header(&mut self, name: &str, value: &str) -> Result<(), Error> {
+        let (name, value) = header_pair(name, value.as_bytes())?;
+        self.headers.append(name, value);
+        Ok(())
+    }
+
+    /// The user value given to [`RequestBuilder::user_value`](crate::blocking::RequestBuilder).
+    pub fn user_value(&self) -> Option<&UserValue> {
+        self.user_value.as_ref()
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request body: nothing, bytes, or a stream (with a known length, or sent chunked).
+#[derive(Clone)]
+pub struct Body {
+    kind: BodyKind,
+}
+
+#[derive(Clone)]
+enum BodyKind {
+    Empty,
+    Bytes(Bytes),
+    Stream {
+        reader: Arc<Mutex<Option<Box<dyn Read + Send>>>>,
+        length: Option<u64>,
+    },
+}
+
+impl Body {
+    /// No body.
+    pub fn empty() -> Body {
+        Body {
+            kind: BodyKind::Empty,
+        }
+    }
+
+    /// A body of bytes, sent with Content-Length; replayable.
+    pub fn from_bytes(bytes: impl Into<Bytes>) -> Body {
+        Body {
+            kind: BodyKind::Bytes(bytes.into()),
+        }
+    }
+
+    /// A stream of exactly `length` bytes (a u64: over 4 GiB is fine), sent with
+    /// Content-Length. A stream that ends early or runs long fails the request. One-shot: a
+    /// second send is [`ErrorKind::BodyNotReplayable`].
+    pub fn from_reader(reader: impl Read + Send + 'static, length: u64) -> Body {
+        Body::stream(Box::new(reader), Some(length))
+    }
+
+    /// A stream of unknown length, sent chunked. One-shot as above.
+    pub fn chunked(reader: impl Read + Send + 'static) -> Body {
+        Body::stream(Box::new(reader), None)
+    }
+
+    fn stream(reader: Box<dyn Read + Send>, length: Option<u64>) -> Body {
+        Body {
+            kind: BodyKind::Stream {
+                reader: Arc::new(Mutex::new(Some(reader))),
+                length,
+            },
+        }
+    }
+
+    /// The length when known; `None` for a chunked stream.
+    pub fn len(&self) -> Option<u64> {
+        match &self.kind {
+            BodyKind::Empty => Some(0),
+            BodyKind::Bytes(b) => Some(b.len() as u64),
+            BodyKind::Stream { length, .. } => *length,
+        }
+    }
+
+    /// True for a body known to be empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0) && !self.is_stream()
+    }
+
+    /// True when the body can be sent again (bytes, or nothing).
+    pub fn is_replayable(&self) -> bool {
+        !self.is_stream()
+    }
+
+    fn is_stream(&self) -> bool {
+        matches!(self.kind, BodyKind::Stream { .. })
+    }
+
+    /// Opens the body for one send.
+    pub(crate) fn open(&self) -> Result<BodySource, Error> {
+        match &self.kind {
+            BodyKind::Empty => Ok(BodySource::Bytes(Bytes::new())),
+            BodyKind::Bytes(b) => Ok(BodySource::Bytes(b.clone())),
+            BodyKind::Stream { reader, .. } => {
+                let taken = reader.lock().map(|mut r| r.take()).unwrap_or(None);
+                taken.map(BodySource::Stream).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::BodyNotReplayable,
+                        "the body stream was consumed by an earlier send",
+                    )
+                })
+            }
+        }
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::empty()
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            BodyKind::Empty => f.write_str("Body::Empty"),
+            BodyKind::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
+            BodyKind::Stream { length, .. } => write!(f, "Body::Stream({length:?})"),
+        }
+    }
+}
+
+macro_rules! body_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Body {
+            fn from(value: $t) -> Body {
+                Body::from_bytes(value)
+            }
+        }
+    )*};
+}
+body_from!(Bytes, Vec<u8>, String, &'static str, &'static [u8]);
+
+/// One send's worth of body bytes.
+pub(crate) enum BodySource {
+    Bytes(Bytes),
+    Stream(Box<dyn Read + Send>),
+}
+
+/// Parses a URL and checks it can be requested: `http`/`https`, with a host.
+pub(crate) fn parse_url(text: &str) -> Result<Url, Error> {
+    let url = Url::parse(text)
+        .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("`{text}`: {e}")).with_source(e))?;
+    check_url(&url)?;
+    Ok(url)
+}
+
+pub(crate) fn check_url(url: &Url) -> Result<(), Error> {
+    match url.scheme() {
+        "http" | "https" => {}
+        other => {
+            return Err(Error::new(
+                ErrorKind::UnsupportedScheme,
+                format!("`{other}` in {url} (envoi speaks http and https)"),
+            ))
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::new(
+            ErrorKind::InvalidUrl,
+            format!("{url} has no host"),
+        ));
+    }
+    Ok(())
+}
+
+/// Builds a header name and value from the caller's text, naming the header on refusal.
+pub(crate) fn header_pair(name: &str, value: &[u8]) -> Result<(HeaderName, HeaderValue), Error> {
+    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        Error::new(ErrorKind::InvalidHeader, "the name is not a token")
+            .with_header(name.escape_debug().to_string())
+    })?;
+    Ok((header_name, header_value(name, value)?))
+}
+
+/// Builds a header value, refusing CR, LF, NUL and other controls (HTAB allowed).
+pub(crate) fn header_value(name: &str, value: &[u8]) -> Result<HeaderValue, Error> {
+    if let Some(&b) = value
+        .iter()
+        .find(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidHeader,
+            format!("the value holds the control byte 0x{b:02x}"),
+        )
+        .with_header(name));
+    }
+    HeaderValue::from_bytes(value)
+        .map_err(|_| Error::new(ErrorKind::InvalidHeader, "invalid value").with_header(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_and_https_urls_with_a_host_are_accepted() {
+        assert!(parse_url("http://127.0.0.1:8080/get").is_ok());
+        assert_eq!(
+            parse_url("ftp://127.0.0.1/").unwrap_err().kind(),
+            ErrorKind::UnsupportedScheme
+        );
+        assert_eq!(
+            parse_url("not a url").unwrap_err().kind(),
+            ErrorKind::InvalidUrl
+        );
+        assert_eq!(
+            parse_url("http:///path").unwrap_err().kind(),
+            ErrorKind::InvalidUrl
+        );
+    }
+
+    #[test]
+    fn header_injection_is_refused_naming_the_header() {
+        let e = header_pair("X-Token", b"a\r\nEvil: 1").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidHeader);
+        assert!(e.to_string().contains("X-Token"), "{e}");
+        let e = header_pair("Bad Name", b"v").unwrap_err();
+        assert!(e.to_string().contains("Bad Name"), "{e}");
+    }
+
+    #[test]
+    fn a_stream_body_is_sent_once() {
+        let body = Body::chunked(std::io::Cursor::new(b"abc".to_vec()));
+        assert!(body.open().is_ok());
+        assert_eq!(
+            body.clone().open().err().unwrap().kind(),
+            ErrorKind::BodyNotReplayable
+        );
+        let bytes = Body::from("abc");
+        assert!(bytes.open().is_ok() && bytes.open().is_ok());
+    }
+}

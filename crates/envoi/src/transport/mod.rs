@@ -1,0 +1,54 @@
+//! Opening connections: resolution, TCP, a proxy tunnel if the route has one, then TLS.
+
+pub(crate) mod dns;
+mod handshake;
+pub(crate) mod route;
+pub(crate) mod stream;
+pub(crate) mod tcp;
+pub(crate) mod tls;
+mod tunnel;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind};
+use crate::event::{EventKind, EventSink};
+use crate::exchange::Deadlines;
+use route::Route;
+use stream::Stream;
+
+/// Opens a connection for `route`: to the origin, or to its proxy (with a CONNECT tunnel for
+/// https), and with TLS for https. Resolution, TCP and TLS share the connect deadline.
+pub(crate) fn open(
+    config: &Config,
+    tls_config: Option<&Arc<rustls::ClientConfig>>,
+    route: &Route,
+    deadlines: &Deadlines,
+    sink: &mut EventSink,
+) -> Result<(Stream, SocketAddr), Error> {
+    let deadline = deadlines.connect();
+    let (host, port) = route.connect_target();
+    sink.emit(EventKind::Resolving {
+        host: host.to_owned(),
+    });
+    let addrs = dns::resolve(config, host, port, deadline)?;
+    sink.emit(EventKind::Resolved {
+        addrs: addrs.clone(),
+    });
+    let (mut tcp, peer) = tcp::connect(&addrs, deadline, sink)?;
+    sink.emit(EventKind::Connected {
+        addr: peer,
+        reused: false,
+    });
+    if route.is_tunnel() {
+        tunnel::connect(config, route, &mut tcp, deadline)?;
+    }
+    if !route.https {
+        return Ok((Stream::Plain(tcp), peer));
+    }
+    let tls_config =
+        tls_config.ok_or_else(|| Error::new(ErrorKind::TlsHandshake, "TLS is not configured"))?;
+    let stream = handshake::run(tls_config, &config.tls, &route.host, tcp, deadline, sink)?;
+    Ok((stream, peer))
+}

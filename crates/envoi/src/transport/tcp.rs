@@ -1,0 +1,153 @@
+//! TCP connections: a timeout per attempt and Happy Eyeballs (RFC 8305) across addresses.
+
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::error::{Error, ErrorKind, TimeoutPhase};
+use crate::event::{EventKind, EventSink};
+
+/// RFC 8305 §5's recommended "Connection Attempt Delay".
+const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+
+/// Connects to the first address that answers. Attempts start one after another,
+/// [`ATTEMPT_DELAY`] apart or as soon as the previous one fails, and race; the first to
+/// connect wins and the others are dropped.
+pub(crate) fn connect(
+    addrs: &[SocketAddr],
+    deadline: Option<Instant>,
+    sink: &mut EventSink,
+) -> Result<(TcpStream, SocketAddr), Error> {
+    if let [addr] = addrs {
+        sink.emit(EventKind::Connecting { addr: *addr });
+        return connect_one(*addr, deadline)
+            .map(|s| (s, *addr))
+            .map_err(|e| connect_error(*addr, e, deadline));
+    }
+    let (tx, rx) = mpsc::channel();
+    let mut next = 0;
+    let mut running = 0;
+    let mut last_error: Option<(SocketAddr, io::Error)> = None;
+    loop {
+        if next < addrs.len() {
+            let addr = addrs[next];
+            next += 1;
+            running += 1;
+            sink.emit(EventKind::Connecting { addr });
+            let tx = tx.clone();
+            let spawned = std::thread::Builder::new()
+                .name("envoi-connect".into())
+                .spawn(move || {
+                    let _ = tx.send((addr, connect_one(addr, deadline)));
+                });
+            if let Err(e) = spawned {
+                running -= 1;
+                last_error = Some((addr, e));
+                continue;
+            }
+        }
+        if running == 0 {
+            break;
+        }
+        // Wait for an outcome, but no longer than the attempt delay while untried addresses
+        // remain, and never past the deadline.
+        let now = Instant::now();
+        let mut wait = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(now));
+        if next < addrs.len() {
+            wait = wait.min(ATTEMPT_DELAY);
+        }
+        match rx.recv_timeout(wait) {
+            Ok((addr, Ok(stream))) => return Ok((stream, addr)),
+            Ok((addr, Err(e))) => {
+                running -= 1;
+                last_error = Some((addr, e));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(Error::new(
+                        ErrorKind::Timeout(TimeoutPhase::Connect),
+                        format!("no answer from {} addresses", next),
+                    ));
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    match last_error {
+        Some((addr, e)) => Err(connect_error(addr, e, deadline)),
+        None => Err(Error::new(ErrorKind::CantConnect, "no address to try")),
+    }
+}
+
+fn connect_one(addr: SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    let target = SockAddr::from(addr);
+    match deadline {
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline passed"));
+            }
+            socket.connect_timeout(&target, left)?;
+        }
+        None => socket.connect(&target)?,
+    }
+    // Requests are written whole; waiting for more bytes to coalesce only adds latency.
+    socket.set_tcp_nodelay(true)?;
+    Ok(socket.into())
+}
+
+fn connect_error(addr: SocketAddr, e: io::Error, deadline: Option<Instant>) -> Error {
+    let timed_out = matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    ) || deadline.is_some_and(|d| Instant::now() >= d);
+    let kind = if timed_out {
+        ErrorKind::Timeout(TimeoutPhase::Connect)
+    } else {
+        ErrorKind::CantConnect
+    };
+    Error::new(kind, addr.to_string()).with_source(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn sink() -> EventSink {
+        EventSink::new(None, None, Instant::now())
+    }
+
+    /// A loopback port with nothing listening: bind, note the port, close.
+    fn closed_port() -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    }
+
+    #[test]
+    fn refused_port_is_cant_connect() {
+        let addr = closed_port();
+        let e = connect(&[addr], None, &mut sink()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::CantConnect);
+        assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn the_first_address_that_answers_wins() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let good = listener.local_addr().unwrap();
+        let deadline = Some(Instant::now() + Duration::from_secs(5));
+        let (_stream, addr) = connect(&[closed_port(), good], deadline, &mut sink()).unwrap();
+        assert_eq!(addr, good);
+    }
+
+    #[test]
+    fn every_address_refused_reports_the_last_failure() {
+        let e = connect(&[closed_port(), closed_port()], None, &mut sink()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::CantConnect);
+    }
+}

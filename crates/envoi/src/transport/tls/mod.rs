@@ -1,0 +1,253 @@
+//! TLS with rustls (ring provider): the client configuration built from [`TlsOptions`], the
+//! server name to verify and send, and the mapping of every rustls failure to an
+//! [`ErrorKind`].
+//!
+//! How a front end uses it:
+//! 1. once per client: [`client_config`] (it loads roots and parses CRLs; share the `Arc`, so
+//!    sessions resume across connections);
+//! 2. per connection: [`server_name`], `ClientConnection::new`, and a fresh
+//!    [`HandshakeFacts`] whose [`observe`](HandshakeFacts::observe) wraps every call that
+//!    drives the handshake (`complete_io`, `process_new_packets`, in async code each poll);
+//! 3. on failure, in the handshake and in the first read after it (TLS 1.3 servers refuse a
+//!    client certificate only then): [`classify_io`] for an `io::Error` from a stream or
+//!    `complete_io`, [`classify`] for a `rustls::Error`, both with the connection's facts.
+
+mod classify;
+mod facts;
+mod leaf;
+mod verifier;
+
+#[cfg(test)]
+mod testkit;
+
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+
+use rustls::{ClientConfig, KeyLogFile, RootCertStore, SupportedProtocolVersion};
+use rustls_pki_types::ServerName;
+
+pub(crate) use classify::{classify, classify_io};
+pub(crate) use facts::HandshakeFacts;
+
+use crate::error::{Error, ErrorKind};
+use crate::tls::{RootCertificates, TlsOptions, TlsVersion};
+use facts::RecordingResolver;
+use verifier::{Verifier, Waivers};
+
+/// The only protocol envoi speaks over TLS.
+const ALPN_HTTP11: &[u8] = b"http/1.1";
+
+/// The rustls configuration for `opts`. Building it loads the roots (the platform's are
+/// loaded once per process and cached) and checks the CRLs; callers build it once per
+/// client and share it.
+pub(crate) fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let waive = Waivers {
+        invalid_certificate: opts.ignore_invalid_certificate,
+        name: opts.ignore_certificate_name,
+        expiry: opts.ignore_expired_certificate,
+        revocation: opts.ignore_revocation,
+    };
+    let crls = opts.crls.iter().map(|crl| crl.der.clone()).collect();
+    let verifier = Verifier::new(root_store(opts)?, crls, opts.pins.clone(), waive, &provider)?;
+    let resolver = RecordingResolver {
+        identity: opts.identity.as_ref().map(|id| Arc::clone(&id.key)),
+    };
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions(opts.min_version))
+        .map_err(|e| {
+            Error::new(ErrorKind::TlsHandshake, "unsupported TLS versions").with_source(e)
+        })?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_client_cert_resolver(Arc::new(resolver));
+    config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
+    if opts.key_log {
+        config.key_log = Arc::new(KeyLogFile::new());
+    }
+    Ok(Arc::new(config))
+}
+
+/// The name the certificate is verified against and sent as SNI: the override if set, else
+/// `host`. IP literals, bracketed or not (`[::1]`), become IP addresses, which send no SNI.
+pub(crate) fn server_name(host: &str, opts: &TlsOptions) -> Result<ServerName<'static>, Error> {
+    let (name, kind) = match &opts.server_name_override {
+        Some(name) => (name.as_str(), ErrorKind::InvalidRequest),
+        None => (host, ErrorKind::InvalidUrl),
+    };
+    let bare = name
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(name);
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(ServerName::from(ip));
+    }
+    ServerName::try_from(bare.to_owned()).map_err(|e| {
+        Error::new(kind, format!("`{name}` is not a valid TLS server name")).with_source(e)
+    })
+}
+
+fn versions(min: TlsVersion) -> &'static [&'static SupportedProtocolVersion] {
+    static FROM_TLS12: [&SupportedProtocolVersion; 2] =
+        [&rustls::version::TLS13, &rustls::version::TLS12];
+    static FROM_TLS13: [&SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+    match min {
+        TlsVersion::Tls12 => &FROM_TLS12,
+        TlsVersion::Tls13 => &FROM_TLS13,
+    }
+}
+
+/// The trust anchors: the chosen built-in set plus the added roots. No root at all is an
+/// error unless unknown issuers are accepted anyway.
+fn root_store(opts: &TlsOptions) -> Result<RootCertStore, Error> {
+    let mut store = RootCertStore::empty();
+    if matches!(
+        opts.roots,
+        RootCertificates::Webpki | RootCertificates::WebpkiAndNative
+    ) {
+        store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    match opts.roots {
+        RootCertificates::Native => store.roots.extend(native_roots()?.roots.iter().cloned()),
+        // The compiled-in roots remain if the platform's fail to load.
+        RootCertificates::WebpkiAndNative => {
+            if let Ok(native) = native_roots() {
+                store.roots.extend(native.roots.iter().cloned());
+            }
+        }
+        RootCertificates::Webpki | RootCertificates::OnlyAdded => {}
+    }
+    for (i, cert) in opts.added_roots.iter().enumerate() {
+        store.add(cert.der.clone()).map_err(|e| {
+            let message = format!("added root certificate #{} cannot be used", i + 1);
+            Error::new(ErrorKind::InvalidRequest, message).with_source(e)
+        })?;
+    }
+    if store.is_empty() && !opts.ignore_invalid_certificate {
+        return Err(Error::new(
+            ErrorKind::InvalidRequest,
+            "no root certificate to trust: RootCertificates::OnlyAdded and none added",
+        ));
+    }
+    Ok(store)
+}
+
+/// The platform's trust anchors, loaded once per process. A failure is not cached, so a later
+/// client tries again.
+fn native_roots() -> Result<Arc<RootCertStore>, Error> {
+    static NATIVE: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    if let Some(roots) = NATIVE.get() {
+        return Ok(Arc::clone(roots));
+    }
+    let mut loaded = rustls_native_certs::load_native_certs();
+    let mut store = RootCertStore::empty();
+    let (added, ignored) = store.add_parsable_certificates(loaded.certs);
+    if added == 0 {
+        let message = format!(
+            "no usable root certificate in the platform's trust store \
+             ({ignored} unusable, {} load errors)",
+            loaded.errors.len()
+        );
+        let err = Error::new(ErrorKind::TlsHandshake, message);
+        return Err(match loaded.errors.pop() {
+            Some(cause) => err.with_source(cause),
+            None => err,
+        });
+    }
+    Ok(Arc::clone(NATIVE.get_or_init(|| Arc::new(store))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testkit::{exchange, trusting, Ca, Leaf, Server};
+    use super::*;
+    use crate::tls::Certificate;
+
+    #[test]
+    fn server_name_accepts_ipv4_bracketed_ipv6_and_dns_names() {
+        let opts = TlsOptions::default();
+        let v4 = server_name("127.0.0.1", &opts).unwrap();
+        assert!(matches!(v4, ServerName::IpAddress(_)));
+        assert_eq!(v4.to_str(), "127.0.0.1");
+        let v6 = server_name("[::1]", &opts).unwrap();
+        assert!(matches!(v6, ServerName::IpAddress(_)));
+        assert_eq!(v6.to_str(), "::1");
+        assert!(matches!(
+            server_name("::1", &opts).unwrap(),
+            ServerName::IpAddress(_)
+        ));
+        let dns = server_name("example.com", &opts).unwrap();
+        assert!(matches!(dns, ServerName::DnsName(_)));
+        assert_eq!(dns.to_str(), "example.com");
+    }
+
+    #[test]
+    fn server_name_override_wins_over_the_host() {
+        let opts = TlsOptions::default().server_name_override(Some("api.test".to_owned()));
+        assert_eq!(
+            server_name("127.0.0.1", &opts).unwrap().to_str(),
+            "api.test"
+        );
+        let opts = TlsOptions::default().server_name_override(Some("[::1]".to_owned()));
+        assert!(matches!(
+            server_name("example.com", &opts).unwrap(),
+            ServerName::IpAddress(_)
+        ));
+    }
+
+    #[test]
+    fn server_name_rejects_what_is_no_name() {
+        let err = server_name("bad name!", &TlsOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidUrl);
+        assert!(err.to_string().contains("bad name!"), "{err}");
+        let opts = TlsOptions::default().server_name_override(Some(String::new()));
+        let err = server_name("example.com", &opts).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn client_config_offers_http11() {
+        let config = client_config(&TlsOptions::default()).unwrap();
+        assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+    }
+
+    #[test]
+    fn min_version_tls13_refuses_a_tls12_only_server() {
+        let ca = Ca::new("test CA");
+        let tls12_server = || {
+            let mut server = Server::new(ca.issue(Leaf::new()));
+            server.version = Some(TlsVersion::Tls12);
+            server.start()
+        };
+        exchange(tls12_server(), &trusting(&ca), "localhost").unwrap();
+        let tls13 = trusting(&ca).min_version(TlsVersion::Tls13);
+        let err = exchange(tls12_server(), &tls13, "localhost").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TlsHandshake);
+    }
+
+    #[test]
+    fn client_config_needs_a_root_unless_unknown_issuers_are_accepted() {
+        let only = TlsOptions::default().root_certificates(RootCertificates::OnlyAdded);
+        let err = client_config(&only).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        assert!(err.to_string().contains("no root certificate"), "{err}");
+        client_config(&only.ignore_invalid_certificate(true)).unwrap();
+    }
+
+    #[test]
+    fn client_config_rejects_a_root_or_crl_that_does_not_parse() {
+        let opts = TlsOptions::default().add_root_certificate(Certificate::from_der(vec![1, 2]));
+        let err = client_config(&opts).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        assert!(err.to_string().contains("root certificate #1"), "{err}");
+        let opts = TlsOptions::default().add_crl(crate::tls::Crl::from_der(vec![1, 2]));
+        let err = client_config(&opts).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        assert!(err.to_string().contains("revocation list #1"), "{err}");
+        // A CRL that is not used is not read either.
+        let waived = TlsOptions::default()
+            .add_crl(crate::tls::Crl::from_der(vec![1, 2]))
+            .ignore_revocation(true);
+        client_config(&waived).unwrap();
+    }
+}

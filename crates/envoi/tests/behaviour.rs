@@ -1,0 +1,58 @@
+//! The behaviour every front end shares, as one list of tests run through each front end.
+//! A topic file under `behaviour/` holds functions that take a [`support::FrontEnd`]; the
+//! `behaviours!` list below instantiates each once per front end.
+
+mod support;
+
+#[path = "behaviour/basics.rs"]
+mod basics;
+#[path = "behaviour/faults.rs"]
+mod faults;
+#[path = "behaviour/tls.rs"]
+mod tls;
+
+/// Instantiates every shared behaviour test for one front end.
+macro_rules! behaviours {
+    ($front_end:expr) => {
+        behaviours!(@tests $front_end;
+            basics::get_returns_status_headers_and_json,
+            basics::post_body_reaches_the_server,
+            basics::large_body_arrives_whole,
+            basics::chunked_body_arrives_whole,
+            basics::head_response_has_no_body,
+            basics::error_status_is_a_response_not_an_error,
+            basics::ipv6_loopback_works_when_available,
+            basics::resolve_override_reaches_the_given_address,
+            faults::truncated_content_length_body_is_an_error,
+            faults::chunked_body_without_last_chunk_is_an_error,
+            faults::bad_chunk_size_is_a_malformed_response,
+            faults::reset_mid_body_is_an_error,
+            faults::close_before_response_is_no_response,
+            faults::refused_connection_is_cant_connect,
+            faults::failing_resolver_is_cant_resolve,
+            faults::invalid_header_is_refused_before_connecting,
+            faults::slow_server_hits_the_timeout_with_its_phase,
+            faults::conflicting_content_lengths_are_malformed,
+            faults::huge_header_is_refused,
+            tls::valid_certificate_from_the_test_ca_is_accepted,
+            tls::each_certificate_failure_has_its_own_kind_and_flag,
+            tls::each_flag_lets_a_rerun_through_its_own_failure,
+            tls::waiving_expiry_keeps_the_name_check,
+            tls::revoked_certificate_fails_with_the_crl_and_passes_with_its_flag,
+            tls::client_certificate_is_required_and_then_accepted,
+            tls::a_wrong_pin_fails_even_with_every_flag,
+        );
+    };
+    (@tests $front_end:expr; $($module:ident :: $name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                crate::$module::$name(&$front_end);
+            }
+        )*
+    };
+}
+
+mod blocking {
+    behaviours!(crate::support::Blocking);
+}

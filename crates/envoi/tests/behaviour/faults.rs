@@ -1,0 +1,131 @@
+//! Bad input and misbehaving servers: each one typed error, never a short success.
+
+use std::net::TcpListener;
+
+use crate::support::*;
+
+pub fn truncated_content_length_body_is_an_error(fe: &dyn FrontEnd) {
+    let server = TestServer::start();
+    let result = fe.fetch(builder(), &get(&server.url("/raw/truncated-length")));
+    assert_eq!(error_kind(result), ErrorKind::TruncatedBody);
+}
+
+pub fn chunked_body_without_last_chunk_is_an_error(fe: &dyn FrontEnd) {
+    let server = TestServer::start();
+    for route in ["/raw/truncated-chunked", "/raw/missing-last-chunk"] {
+        let result = fe.fetch(builder(), &get(&server.url(route)));
+        assert_eq!(error_kind(result), ErrorKind::TruncatedBody, "{route}");
+    }
+}
+
+pub fn bad_chunk_size_is_a_malformed_response(fe: &dyn FrontEnd) {
+    let server = TestServer::start();
+    let result = fe.fetch(builder(), &get(&server.url("/raw/bad-chunk-size")));
+    let error = result.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::MalformedResponse);
+    assert_eq!(
+        error.protocol_kind(),
+        Some(envoi::proto::ErrorKind::InvalidChunk)
+    );
+}
+
+pub fn reset_mid_body_is_an_error(fe: &dyn FrontEnd) {
+    let server = TestServer::start();
+    let result = fe.fetch(builder(), &get(&server.url("/raw/reset-mid-body")));
+    let kind = error_kind(result);
+    assert!(
+        matches!(kind, ErrorKind::ConnectionClosed | ErrorKind::TruncatedBody),
+        "{kind:?}"
+    );
+}
+
+pub fn close_before_response_is_no_response(fe: &dyn FrontEnd) {
+    let server = TestServer::start();
+    let result = fe.fetch(builder(), &get(&server.url("/raw/close-before-response")));
+    assert_eq!(error_kind(result), ErrorKind::NoResponse);
+}
+
+pub fn refused_connection_is_cant_connect(fe: &dyn FrontEnd) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let result = fe.fetch(builder(), &get(&format!("http://127.0.0.1:{port}/")));
+    let error = result.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::CantConnect);
+    assert!(std::error::Error::source(&error).is_some());
+    assert!(
+        format!("{error:#}").contains(&port.to_string()),
+        "{error:#}"
+    );
+}
+
+pub fn failing_resolver_is_cant_resolve(fe: &dyn FrontEnd) {
+    let resolver = |host: &str, _: u16| -> std::io::Result<Vec<std::net::SocketAddr>> {
+        Err(std::io::Error::other(format!("no such host {host}")))
+    };
+    let result = fe.fetch(
+        builder().resolver(resolver),
+        &get("http://nowhere.test/get"),
+    );
+    assert_eq!(error_kind(result), ErrorKind::CantResolve);
+}
+
+pub fn invalid_header_is_refused_before_connecting(fe: &dyn FrontEnd) {
+    // A listener that would see any connection attempt.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let mut request = get(&url);
+    // `append_header` refuses too; build the bad value through the header map's raw API.
+    let e = request
+        .append_header("X-Evil", "a\r\nInjected: 1")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidHeader);
+    assert_eq!(e.header(), Some("X-Evil"));
+    request.headers_mut().insert(
+        "content-length",
+        http::HeaderValue::from_static("not a number"),
+    );
+    let result = fe.fetch(builder(), &request);
+    let error = result.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidHeader);
+    assert_eq!(error.header(), Some("content-length"));
+    assert!(listener.accept().is_err(), "something reached the wire");
+}
+
+pub fn slow_server_hits_the_timeout_with_its_phase(fe: &dyn FrontEnd) {
+    let server = TestServer::start();
+    let mut request = get(&server.url("/delay/3"));
+    request.set_timeout(Some(std::time::Duration::from_millis(300)));
+    let result = fe.fetch(builder(), &request);
+    assert_eq!(
+        error_kind(result),
+        ErrorKind::Timeout(envoi::TimeoutPhase::FirstByte)
+    );
+    let mut request = get(&server.url("/raw/slow-drip?bytes=50&delay_ms=100"));
+    request.set_read_timeout(Some(std::time::Duration::from_millis(30)));
+    let result = fe.fetch(builder(), &request);
+    assert_eq!(
+        error_kind(result),
+        ErrorKind::Timeout(envoi::TimeoutPhase::Body)
+    );
+}
+
+pub fn conflicting_content_lengths_are_malformed(fe: &dyn FrontEnd) {
+    let server = TestServer::start();
+    let result = fe.fetch(builder(), &get(&server.url("/raw/conflicting-length")));
+    assert_eq!(error_kind(result), ErrorKind::MalformedResponse);
+}
+
+pub fn huge_header_is_refused(fe: &dyn FrontEnd) {
+    let server = TestServer::start();
+    let result = fe.fetch(builder(), &get(&server.url("/raw/huge-header?size=100000")));
+    let error = result.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::MalformedResponse);
+    assert_eq!(
+        error.protocol_kind(),
+        Some(envoi::proto::ErrorKind::HeadTooLarge)
+    );
+}

@@ -1,0 +1,284 @@
+//! Behaviour that only the blocking front end has: `Read` bodies, streamed uploads, the pool
+//! seen from one thread or several, and events.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use envoi::{blocking::Client, EventKind};
+use support::*;
+
+/// A client that records every event kind it sees.
+fn recording_client(builder: ClientBuilder) -> (Client, Arc<Mutex<Vec<EventKind>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let client = builder
+        .observer(move |e| sink.lock().unwrap().push(e.kind.clone()))
+        .build()
+        .unwrap();
+    (client, seen)
+}
+
+fn connects(seen: &Mutex<Vec<EventKind>>) -> Vec<bool> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter_map(|k| match k {
+            EventKind::Connected { reused, .. } => Some(*reused),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn keep_alive_reuses_one_connection_for_sequential_requests() {
+    let server = TestServer::start();
+    let (client, seen) = recording_client(builder());
+    for _ in 0..3 {
+        let r = client.get(&server.url("/bytes/1000")).send().unwrap();
+        assert_eq!(r.bytes().unwrap().len(), 1000);
+    }
+    assert_eq!(connects(&seen), [false, true, true]);
+}
+
+#[test]
+fn a_half_read_response_never_returns_its_connection_to_the_pool() {
+    let server = TestServer::start();
+    let (client, seen) = recording_client(builder());
+    let mut r = client.get(&server.url("/bytes/100000")).send().unwrap();
+    let mut some = [0u8; 10];
+    r.read_exact(&mut some).unwrap();
+    drop(r);
+    client
+        .get(&server.url("/get"))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert_eq!(connects(&seen), [false, false]);
+}
+
+#[test]
+fn a_request_can_be_sent_again_as_it_is() {
+    let server = TestServer::start();
+    let client = builder().build().unwrap();
+    let request = client
+        .post(&server.url("/post"))
+        .body("same body")
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let r = client.execute(&request).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&r.bytes().unwrap()).unwrap();
+        assert_eq!(json["data"], "same body");
+    }
+}
+
+#[test]
+fn a_stream_body_is_refused_on_a_second_send() {
+    let server = TestServer::start();
+    let client = builder().build().unwrap();
+    let request = client
+        .post(&server.url("/post"))
+        .body(envoi::Body::chunked(std::io::Cursor::new(b"once".to_vec())))
+        .build()
+        .unwrap();
+    client.execute(&request).unwrap().bytes().unwrap();
+    let e = client.execute(&request).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BodyNotReplayable);
+}
+
+#[test]
+fn reader_body_with_known_length_is_sent_with_content_length() {
+    let server = TestServer::start();
+    let client = builder().build().unwrap();
+    let data = vec![b'x'; 300_000];
+    let r = client
+        .put(&server.url("/upload-sink"))
+        .body(envoi::Body::from_reader(
+            std::io::Cursor::new(data),
+            300_000,
+        ))
+        .send()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&r.bytes().unwrap()).unwrap();
+    assert_eq!(json["bytes"], 300_000);
+    assert_eq!(json["chunked"], false);
+}
+
+#[test]
+fn reader_shorter_or_longer_than_declared_fails_the_request() {
+    let server = TestServer::start();
+    let client = builder().build().unwrap();
+    for (actual, declared) in [(10usize, 20u64), (30, 20)] {
+        let body = envoi::Body::from_reader(std::io::Cursor::new(vec![1u8; actual]), declared);
+        let e = client
+            .put(&server.url("/upload-sink"))
+            .body(body)
+            .send()
+            .unwrap_err();
+        assert_eq!(
+            e.kind(),
+            ErrorKind::InvalidRequest,
+            "{actual} vs {declared}: {e}"
+        );
+    }
+}
+
+#[test]
+fn streamed_upload_goes_out_chunked_with_its_events() {
+    let server = TestServer::start();
+    let (client, seen) = recording_client(builder());
+    let mut upload = client
+        .post(&server.url("/upload-sink"))
+        .send_streaming(None)
+        .unwrap();
+    for _ in 0..10 {
+        upload.write_all(&[7u8; 1000]).unwrap();
+    }
+    let r = upload.finish().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&r.bytes().unwrap()).unwrap();
+    assert_eq!(
+        (json["bytes"].as_u64(), json["chunked"].as_bool()),
+        (Some(10_000), Some(true))
+    );
+    let kinds = seen.lock().unwrap().clone();
+    let position = |f: &dyn Fn(&EventKind) -> bool| kinds.iter().position(f).unwrap();
+    let sending = position(&|k| matches!(k, EventKind::SendingRequest));
+    let sent = position(&|k| matches!(k, EventKind::RequestSent { bytes } if *bytes > 10_000));
+    let received = position(&|k| matches!(k, EventKind::ResponseReceived { .. }));
+    assert!(sending < sent && sent < received, "{kinds:?}");
+}
+
+#[test]
+fn streamed_upload_with_a_length_refuses_extra_bytes() {
+    let server = TestServer::start();
+    let client = builder().build().unwrap();
+    let mut upload = client
+        .post(&server.url("/upload-sink"))
+        .send_streaming(Some(5))
+        .unwrap();
+    upload.send(b"12345").unwrap();
+    let e = upload.send(b"6").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    let r = upload.finish().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&r.bytes().unwrap()).unwrap();
+    assert_eq!(json["bytes"], 5);
+}
+
+#[test]
+fn user_value_travels_into_every_event() {
+    let server = TestServer::start();
+    let tagged = Arc::new(Mutex::new(0usize));
+    let untagged = Arc::new(Mutex::new(0usize));
+    let (t, u) = (Arc::clone(&tagged), Arc::clone(&untagged));
+    let client = builder()
+        .observer(
+            move |e| match e.user_value.as_ref().and_then(|v| v.downcast_ref::<u32>()) {
+                Some(42) => *t.lock().unwrap() += 1,
+                _ => *u.lock().unwrap() += 1,
+            },
+        )
+        .build()
+        .unwrap();
+    client
+        .get(&server.url("/get"))
+        .user_value(Arc::new(42u32))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert!(*tagged.lock().unwrap() >= 5);
+    assert_eq!(*untagged.lock().unwrap(), 0);
+}
+
+#[test]
+fn timings_follow_the_phases_in_order() {
+    let server = TestServer::start();
+    let client = support::tls_builder(&server).build().unwrap();
+    let r = client.get(&server.https_url("/get")).send().unwrap();
+    let t = r.timings();
+    let (lookup, connect, tls, first) = (
+        t.name_lookup.unwrap(),
+        t.connect.unwrap(),
+        t.tls.unwrap(),
+        t.first_byte.unwrap(),
+    );
+    assert!(lookup <= connect && connect <= tls && tls <= first, "{t:?}");
+}
+
+#[test]
+fn text_is_decoded_from_the_declared_charset() {
+    let server = TestServer::start();
+    let client = builder().build().unwrap();
+    let r = client.get(&server.url("/charset/latin1")).send().unwrap();
+    let expected = r
+        .headers()
+        .get("x-decoded-text")
+        .map(|v| {
+            percent_encoding::percent_decode(v.as_bytes())
+                .decode_utf8()
+                .unwrap()
+                .into_owned()
+        })
+        .unwrap();
+    assert_eq!(r.text().unwrap(), expected);
+}
+
+#[test]
+fn response_reads_through_std_io() {
+    let server = TestServer::start();
+    let client = builder().build().unwrap();
+    let mut r = client.get(&server.url("/bytes/70000")).send().unwrap();
+    assert_eq!(r.content_length(), Some(70_000));
+    let mut sink = Vec::new();
+    std::io::copy(&mut r, &mut sink).unwrap();
+    assert_eq!(sink.len(), 70_000);
+    let mut r = client
+        .get(&server.url("/stream-bytes/5000"))
+        .send()
+        .unwrap();
+    assert!(r.is_chunked() && r.content_length().is_none());
+    assert_eq!(r.copy_to(&mut Vec::new()).unwrap(), 5000);
+}
+
+#[test]
+fn a_full_pool_makes_a_request_wait_until_its_deadline() {
+    let server = TestServer::start();
+    let client = builder().max_connections(1).build().unwrap();
+    let held = client.get(&server.url("/bytes/100000")).send().unwrap();
+    let e = client
+        .get(&server.url("/get"))
+        .timeout(Duration::from_millis(200))
+        .send()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout(envoi::TimeoutPhase::Pool));
+    drop(held);
+    assert_eq!(
+        client.get(&server.url("/get")).send().unwrap().status(),
+        200
+    );
+}
+
+#[test]
+fn clones_share_the_pool_across_threads() {
+    let server = Arc::new(TestServer::start());
+    let client = builder().max_connections_per_host(2).build().unwrap();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, server) = (client.clone(), Arc::clone(&server));
+            std::thread::spawn(move || {
+                for _ in 0..5 {
+                    let r = client.get(&server.url("/get")).send().unwrap();
+                    assert_eq!(r.status(), 200);
+                    r.bytes().unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
