@@ -129,3 +129,65 @@ pub fn huge_header_is_refused(fe: &dyn FrontEnd) {
         Some(envoi::proto::ErrorKind::HeadTooLarge)
     );
 }
+
+pub fn unanswered_connect_times_out_in_the_connect_phase(fe: &dyn FrontEnd) {
+    // A listener whose accept queue is full: the kernel drops further SYNs, so a connect to it
+    // hangs on loopback exactly as one to an unreachable host would.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    socket.listen(0).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let _ = s.connect_timeout(&addr.into(), std::time::Duration::from_millis(50));
+        fillers.push(s);
+    }
+    let result = fe.fetch(
+        builder().connect_timeout(std::time::Duration::from_millis(300)),
+        &get(&format!("http://{addr}/")),
+    );
+    assert_eq!(
+        error_kind(result),
+        ErrorKind::Timeout(envoi::TimeoutPhase::Connect)
+    );
+}
+
+pub fn silent_tls_server_times_out_in_the_tls_phase(fe: &dyn FrontEnd) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holder = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
+    let result = fe.fetch(
+        builder().connect_timeout(std::time::Duration::from_millis(300)),
+        &get(&format!("https://{addr}/")),
+    );
+    assert_eq!(
+        error_kind(result),
+        ErrorKind::Timeout(envoi::TimeoutPhase::Tls)
+    );
+    drop(holder.join());
+}
+
+pub fn server_that_stops_reading_times_out_in_the_send_phase(fe: &dyn FrontEnd) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holder = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
+    let mut request = Request::new(Method::POST, &format!("http://{addr}/")).unwrap();
+    request.set_body(vec![0u8; 64 << 20]);
+    let result = fe.fetch(
+        builder().write_timeout(std::time::Duration::from_millis(300)),
+        &request,
+    );
+    assert_eq!(
+        error_kind(result),
+        ErrorKind::Timeout(envoi::TimeoutPhase::Send)
+    );
+    drop(holder.join());
+}
