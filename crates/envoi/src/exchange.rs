@@ -247,8 +247,10 @@ mod tests {
 
     #[test]
     fn forward_proxy_gets_absolute_form_and_credentials() {
-        let mut config = Config::default();
-        config.http_proxy = Some(Proxy::parse("http://u:p@127.0.0.1:3128").unwrap());
+        let config = Config {
+            http_proxy: Some(Proxy::parse("http://u:p@127.0.0.1:3128").unwrap()),
+            ..Config::default()
+        };
         let head = head_for("http://example.test/x?y", &config, |_| {});
         assert_eq!(head.target.as_str(), "http://example.test/x?y");
         assert!(head.headers.contains_key(header::PROXY_AUTHORIZATION));

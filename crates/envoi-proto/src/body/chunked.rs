@@ -48,7 +48,10 @@ impl ChunkedDecoder {
         offset: u64,
         limits: &Limits,
     ) -> Result<BodyStep, Error> {
+        let start_len = input.len();
         loop {
+            // Each step below may consume input; errors point at where the step began.
+            let offset = offset + (start_len - input.len()) as u64;
             let step = match self.state {
                 ChunkedState::Size { scanned } => self.read_size(input, scanned, offset, limits)?,
                 ChunkedState::Data { remaining } => self.read_data(input, remaining),
@@ -398,6 +401,24 @@ mod tests {
         let mut input = b"0\r\nX-Big: ".to_vec();
         input.extend(std::iter::repeat_n(b'a', 20_000));
         assert_eq!(decode_all(&input, false), Err(ErrorKind::TrailersTooLarge));
+    }
+
+    #[test]
+    fn error_offsets_point_at_the_faulty_line_after_earlier_chunks() {
+        let mut d = ChunkedDecoder::new();
+        let mut buf = BytesMut::from(&b"1\r\na\r\nzz\r\n"[..]);
+        let limits = Limits::default();
+        assert!(matches!(
+            d.decode(&mut buf, false, 100, &limits),
+            Ok(BodyStep::Data(_))
+        ));
+        let e = d.decode(&mut buf, false, 104, &limits).unwrap_err();
+        assert_eq!(e.offset(), Some(106));
+        // Whole, in one call: the same offset.
+        let mut d = ChunkedDecoder::new();
+        let mut buf = BytesMut::from(&b"0\r\n\n"[..]);
+        let e = d.decode(&mut buf, false, 47, &limits).unwrap_err();
+        assert_eq!(e.offset(), Some(50));
     }
 
     #[test]

@@ -176,10 +176,12 @@ mod tests {
 
     #[test]
     fn literals_and_overrides_need_no_resolver() {
-        let mut config = Config::default();
-        config.resolver = Some(std::sync::Arc::new(|_: &str, _: u16| {
-            Err(io::Error::other("resolver must not be asked"))
-        }));
+        let mut config = Config {
+            resolver: Some(std::sync::Arc::new(|_: &str, _: u16| {
+                Err(io::Error::other("resolver must not be asked"))
+            })),
+            ..Config::default()
+        };
         config
             .resolve_overrides
             .insert(("example.test".into(), 443), vec![addr("127.0.0.1:8443")]);
@@ -197,8 +199,10 @@ mod tests {
 
     #[test]
     fn a_resolver_with_no_allowed_family_is_cant_resolve() {
-        let mut config = Config::default();
-        config.ip_version = IpVersion::V6;
+        let config = Config {
+            ip_version: IpVersion::V6,
+            ..Config::default()
+        };
         let e = resolve(&config, "127.0.0.1", 80, None).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::CantResolve);
     }

@@ -1,0 +1,11 @@
+//! The input as the body of a chunked response, with direct body reads; see fuzz_logic::chunked.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+// The logic is shared with the corpus replay test (crates/envoi-proto/tests/fuzz_corpus.rs).
+#[allow(dead_code)]
+#[path = "../../crates/envoi-proto/tests/fuzz_logic/mod.rs"]
+mod fuzz_logic;
+
+fuzz_target!(|data: &[u8]| fuzz_logic::chunked(data));
