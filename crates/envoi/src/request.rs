@@ -305,7 +305,7 @@ mod tests {
             ErrorKind::InvalidUrl
         );
         assert_eq!(
-            parse_url("http:///path").unwrap_err().kind(),
+            parse_url("http://").unwrap_err().kind(),
             ErrorKind::InvalidUrl
         );
     }
