@@ -10,6 +10,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::Error;
 use crate::event::Observer;
+use crate::policy::{CookieJar, RedirectPolicy, RetryPolicy};
 use crate::proxy::Proxy;
 use crate::tls::TlsOptions;
 use crate::transport::dns::Resolve;
@@ -59,6 +60,11 @@ pub(crate) struct Config {
     pub(crate) max_connections_per_host: Option<usize>,
     pub(crate) max_connections: Option<usize>,
     pub(crate) observer: Option<Observer>,
+    pub(crate) redirect: RedirectPolicy,
+    pub(crate) cookie_jar: Option<CookieJar>,
+    pub(crate) decompress: bool,
+    pub(crate) max_body_size: Option<u64>,
+    pub(crate) retry: RetryPolicy,
 }
 
 impl Default for Config {
@@ -90,6 +96,11 @@ impl Default for Config {
             max_connections_per_host: None,
             max_connections: None,
             observer: None,
+            redirect: RedirectPolicy::default(),
+            cookie_jar: Some(CookieJar::new()),
+            decompress: true,
+            max_body_size: None,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -290,6 +301,45 @@ impl ClientBuilder {
     /// Receives every event of every request (WinHTTP's status callback).
     pub fn observer(mut self, observer: impl Fn(&crate::Event) + Send + Sync + 'static) -> Self {
         self.config.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// How redirects are followed (default: up to 8; https→http refused).
+    pub fn redirect(mut self, policy: RedirectPolicy) -> Self {
+        self.config.redirect = policy;
+        self
+    }
+
+    /// The cookie jar this client keeps cookies in (default: a fresh jar per client). Share a
+    /// jar between clients by passing clones of it.
+    pub fn cookie_jar(mut self, jar: CookieJar) -> Self {
+        self.config.cookie_jar = Some(jar);
+        self
+    }
+
+    /// Turns cookies off: none stored, none sent (a `Cookie` header set by hand still goes).
+    pub fn no_cookies(mut self) -> Self {
+        self.config.cookie_jar = None;
+        self
+    }
+
+    /// Asks for compressed content (`Accept-Encoding: gzip, deflate, br, zstd`, unless a
+    /// request sets its own) and decodes it as it streams (default on).
+    pub fn decompress(mut self, on: bool) -> Self {
+        self.config.decompress = on;
+        self
+    }
+
+    /// Refuses bodies larger than this, counted after decoding
+    /// ([`ErrorKind::BodyTooLarge`](crate::ErrorKind::BodyTooLarge)).
+    pub fn max_body_size(mut self, limit: impl Into<Option<u64>>) -> Self {
+        self.config.max_body_size = limit.into();
+        self
+    }
+
+    /// When failed requests are sent again (default: never).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.config.retry = policy;
         self
     }
 

@@ -14,6 +14,7 @@ mod config;
 mod error;
 mod event;
 mod exchange;
+pub mod policy;
 mod pool;
 mod proxy;
 mod request;
@@ -27,6 +28,10 @@ pub use config::{
 pub use envoi_proto as proto;
 pub use error::{Error, ErrorKind, IgnoreFlag, TimeoutPhase};
 pub use event::{Event, EventKind, Timings};
+pub use policy::{
+    Auth, CancelHandle, CookieJar, DownloadFile, Progress, RedirectPolicy, RetryPolicy,
+    StoredCookie,
+};
 pub use proxy::Proxy;
 pub use request::{Body, Request, UserValue};
 pub use transport::dns::{Resolve, SystemResolver};

@@ -21,6 +21,8 @@ pub struct Proxy {
     host: String,
     port: u16,
     authorization: Option<HeaderValue>,
+    /// Kept to answer a Digest challenge (407) as well as to send Basic at once.
+    credentials: Option<(String, String)>,
 }
 
 impl Proxy {
@@ -54,6 +56,7 @@ impl Proxy {
             host,
             port: url.port().unwrap_or(1080),
             authorization: None,
+            credentials: None,
         };
         if !url.username().is_empty() {
             let user = percent_encoding::percent_decode_str(url.username()).decode_utf8_lossy();
@@ -72,6 +75,7 @@ impl Proxy {
             host: host.into(),
             port,
             authorization: None,
+            credentials: None,
         }
     }
 
@@ -79,6 +83,7 @@ impl Proxy {
     pub fn basic_auth(mut self, user: &str, password: &str) -> Proxy {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         self.authorization = HeaderValue::from_str(&format!("Basic {token}")).ok();
+        self.credentials = Some((user.to_owned(), password.to_owned()));
         self
     }
 
@@ -94,6 +99,12 @@ impl Proxy {
 
     pub(crate) fn authorization(&self) -> Option<&HeaderValue> {
         self.authorization.as_ref()
+    }
+
+    /// The credentials, as an [`Auth`](crate::Auth) that answers any scheme the proxy asks.
+    pub(crate) fn auth(&self) -> Option<crate::Auth> {
+        let (user, password) = self.credentials.as_ref()?;
+        Some(crate::Auth::any(user.clone(), password.clone()))
     }
 }
 

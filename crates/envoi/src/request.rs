@@ -12,6 +12,7 @@ use http::Method;
 use url::Url;
 
 use crate::error::{Error, ErrorKind};
+use crate::policy::{Auth, CancelHandle};
 
 /// A value of the caller's that travels with a request into every event (WinHTTP's
 /// `dwContext`).
@@ -30,6 +31,8 @@ pub struct Request {
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) read_timeout: Option<Duration>,
     pub(crate) user_value: Option<UserValue>,
+    pub(crate) auth: Option<Auth>,
+    pub(crate) cancel: Option<CancelHandle>,
 }
 
 impl Request {
@@ -44,6 +47,8 @@ impl Request {
             connect_timeout: None,
             read_timeout: None,
             user_value: None,
+            auth: None,
+            cancel: None,
         })
     }
 
@@ -85,6 +90,16 @@ impl Request {
     /// Bounds each wait for response bytes (overrides the client's read timeout).
     pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
         self.read_timeout = timeout;
+    }
+
+    /// Sets the credentials (Basic and Bearer go at once; Digest answers a challenge).
+    pub fn set_auth(&mut self, auth: Option<Auth>) {
+        self.auth = auth;
+    }
+
+    /// Lets `handle` cancel this request from another thread, at any phase.
+    pub fn set_cancel_handle(&mut self, handle: Option<CancelHandle>) {
+        self.cancel = handle;
     }
 
     /// Appends a header given as text, refusing (and naming) an invalid name or value.

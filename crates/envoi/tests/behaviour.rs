@@ -8,6 +8,8 @@ mod support;
 mod basics;
 #[path = "behaviour/faults.rs"]
 mod faults;
+#[path = "behaviour/policy.rs"]
+mod policy;
 #[path = "behaviour/tls.rs"]
 mod tls;
 
@@ -37,6 +39,24 @@ macro_rules! behaviours {
             faults::unanswered_connect_times_out_in_the_connect_phase,
             faults::silent_tls_server_times_out_in_the_tls_phase,
             faults::server_that_stops_reading_times_out_in_the_send_phase,
+            policy::redirects_are_followed_to_the_final_response,
+            policy::nine_hops_exceed_the_default_limit_of_eight,
+            policy::a_redirect_loop_is_too_many_redirects,
+            policy::following_can_be_turned_off,
+            policy::post_turns_into_get_on_303_and_keeps_its_body_on_307,
+            policy::https_to_http_is_refused_then_allowed_with_its_switch,
+            policy::strict_mode_also_refuses_http_to_https,
+            policy::credentials_never_follow_a_redirect_to_another_origin,
+            policy::a_cookie_set_during_a_redirect_is_sent_after_it,
+            policy::a_cookie_for_another_domain_is_refused,
+            policy::basic_bearer_and_url_credentials_are_sent,
+            policy::digest_answers_the_challenge_once,
+            policy::compressed_bodies_are_decoded_as_they_stream,
+            policy::a_gzip_bomb_stops_at_the_body_limit,
+            policy::the_body_limit_applies_without_compression_too,
+            policy::a_corrupt_gzip_body_is_decompression_failed,
+            policy::a_cancelled_request_ends_as_cancelled,
+            policy::retries_are_off_by_default_and_bounded_when_on,
             tls::valid_certificate_from_the_test_ca_is_accepted,
             tls::each_certificate_failure_has_its_own_kind_and_flag,
             tls::each_flag_lets_a_rerun_through_its_own_failure,

@@ -54,6 +54,12 @@ impl ResponseHead {
         &self.headers
     }
 
+    /// The header fields, to change (a client that decodes the body drops Content-Encoding
+    /// and Content-Length, say). [`raw`](Self::raw) keeps what was received.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
     /// Takes the header map out of the head.
     pub fn into_headers(self) -> HeaderMap {
         self.headers

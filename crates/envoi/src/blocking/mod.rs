@@ -15,17 +15,20 @@ mod upload;
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::Method;
 
 use crate::config::{ClientBuilder, Config};
 use crate::error::{Error, ErrorKind};
+use crate::event::EventKind;
 use crate::event::EventSink;
-use crate::exchange::{self, Deadlines};
+use crate::exchange::{Again, Deadlines, Exchange, Next};
+use crate::policy::CancelHandle;
 use crate::pool::{Pool, PoolLimits};
 use crate::request::{header_pair, Body, BodySource, Request, UserValue};
 use crate::transport::route::Route;
+use response::BodyOptions;
 pub use response::Response;
 use transfer::Transfer;
 pub use upload::Upload;
@@ -116,6 +119,48 @@ impl Client {
             .map_err(|e| e.with_url(&request.url))
     }
 
+    /// Downloads the response body of `request` to `path` through `<path>.part`, renamed when
+    /// complete. With `resume`, an existing `.part` is continued with a Range request (a server
+    /// that sends the whole body instead restarts it). Returns the response's status and the
+    /// final path; a status other than 2xx leaves the file alone and is returned as it is.
+    pub fn download(
+        &self,
+        request: &Request,
+        path: impl AsRef<std::path::Path>,
+        resume: bool,
+    ) -> Result<(http::StatusCode, Option<std::path::PathBuf>), Error> {
+        use crate::policy::download::{check_resume_answer, range_header, ResumeAnswer};
+        if !resume {
+            let response = self.execute(request)?;
+            let status = response.status();
+            if !status.is_success() {
+                return Ok((status, None));
+            }
+            return Ok((status, Some(response.save_to(path)?)));
+        }
+        let (mut file, offset) = crate::DownloadFile::resume(path)?;
+        let mut ranged = request.clone();
+        if offset > 0 {
+            ranged
+                .headers
+                .insert(http::header::RANGE, range_header(offset));
+        }
+        let response = self.execute(&ranged)?;
+        let status = response.status();
+        let answer = if offset == 0 && status.is_success() {
+            ResumeAnswer::Continue
+        } else {
+            check_resume_answer(offset, status, response.headers())?
+        };
+        match answer {
+            ResumeAnswer::Continue => {}
+            ResumeAnswer::Restart => file.restart()?,
+            ResumeAnswer::Complete => return Ok((status, Some(file.commit()?))),
+            ResumeAnswer::NotTheFile => return Ok((status, None)),
+        }
+        Ok((status, Some(response.save_into(file)?)))
+    }
+
     /// Sends the head of a request whose body the caller then writes through the returned
     /// [`Upload`] (WinHTTP's `WinHttpWriteData`): with a known total length (set
     /// Content-Length, or a body of that length) or chunked (no length). The request's own body
@@ -126,22 +171,25 @@ impl Client {
             Some(n) => Body::from_reader(std::io::empty(), n),
             None => Body::chunked(std::io::empty()),
         };
-        let (start, mut sink, deadlines) = self.begin(&request);
-        let route = Route::for_url(&request.url, &self.inner.config)?;
-        let head = exchange::request_head(&self.inner.config, &request, &route)?;
-        let transfer = Transfer::start(
-            &self.inner,
-            &request,
-            &route,
-            &head,
-            &[],
-            &mut sink,
-            &deadlines,
-            true,
-        )
-        .map_err(|e| e.with_url(&request.url))?;
-        let _ = start;
-        Ok(Upload::new(transfer, sink, request.url))
+        let config = &self.inner.config;
+        let (_, mut sink, deadlines) = self.begin(&request);
+        let mut exchange = Exchange::new(&request);
+        let started = (|| {
+            let route = exchange.route(config)?;
+            let head = exchange.head(config, &route, SystemTime::now())?;
+            Transfer::start(
+                &self.inner,
+                &request,
+                &route,
+                &head,
+                &[],
+                &mut sink,
+                &deadlines,
+                true,
+            )
+        })();
+        let transfer = started.map_err(|e| e.with_url(&request.url))?;
+        Ok(Upload::new(transfer, sink, exchange))
     }
 
     fn begin(&self, request: &Request) -> (Instant, EventSink, Deadlines) {
@@ -157,10 +205,74 @@ impl Client {
 
     fn execute_inner(&self, request: &Request) -> Result<Response, Error> {
         let config = &self.inner.config;
-        let (_, mut sink, deadlines) = self.begin(request);
-        let route = Route::for_url(&request.url, config)?;
-        let head = exchange::request_head(config, request, &route)?;
-        let mut source = request.body.open()?;
+        let (start, mut sink, mut deadlines) = self.begin(request);
+        let cancel = request.cancel.clone();
+        let mut exchange = Exchange::new(request);
+        loop {
+            check_cancel(cancel.as_ref())?;
+            let route = exchange.route(config)?;
+            let head = exchange.head(config, &route, SystemTime::now())?;
+            let hop = self.send_hop(exchange.request(), &route, &head, &mut sink, &deadlines);
+            let (transfer, response_head) = match hop {
+                Ok(pair) => pair,
+                Err((error, answered)) => {
+                    let error = cancelled_or(error, cancel.as_ref());
+                    let retry = exchange.on_failure(
+                        config,
+                        &error,
+                        answered,
+                        start.elapsed(),
+                        SystemTime::now(),
+                    );
+                    match retry {
+                        Some(wait) => {
+                            pause(wait, &deadlines, cancel.as_ref())?;
+                            deadlines.start_hop(Instant::now());
+                            continue;
+                        }
+                        None => return Err(error),
+                    }
+                }
+            };
+            let next =
+                exchange.on_response(config, &response_head, SystemTime::now(), start.elapsed())?;
+            let url = exchange.request().url.clone();
+            match next {
+                Next::Deliver => {
+                    let body = BodyOptions {
+                        decoder: exchange.decoder(config, &response_head),
+                        limit: config.max_body_size,
+                        redirects: exchange.redirect_count(),
+                        cancel,
+                    };
+                    return Ok(transfer.into_response(response_head, &sink, url, body));
+                }
+                Next::Again { wait, why } => {
+                    if let Again::Redirect { location } = why {
+                        sink.emit(EventKind::Redirect { location });
+                    }
+                    transfer
+                        .into_response(response_head, &sink, url, BodyOptions::default())
+                        .discard();
+                    pause(wait, &deadlines, cancel.as_ref())?;
+                    deadlines.start_hop(Instant::now());
+                }
+            }
+        }
+    }
+
+    /// Sends one hop and reads its response head. A kept-alive connection that turns out to
+    /// have been closed by the server is replaced by a fresh one once, when that cannot repeat
+    /// an effect. On failure, says whether any response byte had arrived.
+    fn send_hop(
+        &self,
+        request: &Request,
+        route: &Route,
+        head: &envoi_proto::RequestHead,
+        sink: &mut EventSink,
+        deadlines: &Deadlines,
+    ) -> Result<(Transfer, envoi_proto::ResponseHead), (Error, bool)> {
+        let mut source = request.body.open().map_err(|e| (e, false))?;
         let mut allow_reuse = true;
         loop {
             // A small bytes body rides in the head's write.
@@ -171,31 +283,69 @@ impl Client {
             let mut transfer = Transfer::start(
                 &self.inner,
                 request,
-                &route,
-                &head,
+                route,
+                head,
                 inline,
-                &mut sink,
-                &deadlines,
+                sink,
+                deadlines,
                 allow_reuse,
-            )?;
+            )
+            .map_err(|e| (e, false))?;
             let inline_sent =
                 !inline.is_empty() || matches!(&source, BodySource::Bytes(b) if b.is_empty());
-            let result = send_body(&mut transfer, &mut source, inline_sent, &mut sink)
-                .and_then(|()| transfer.receive_head(&mut sink));
+            let result = send_body(&mut transfer, &mut source, inline_sent, sink)
+                .and_then(|()| transfer.receive_head(sink));
             match result {
-                Ok(head) => return Ok(transfer.into_response(head, &sink, request.url.clone())),
+                Ok(head) => return Ok((transfer, head)),
                 Err(e) if allow_reuse && transfer.may_retry_fresh(&e, &request.method, &source) => {
-                    // A kept-alive connection the server had already closed: the request
-                    // never reached it, so it goes again on a new connection.
+                    // The request never reached a live server: send it again, on a new
+                    // connection.
                     allow_reuse = false;
                     if let BodySource::Bytes(_) = source {
-                        source = request.body.open()?;
+                        source = request.body.open().map_err(|e| (e, false))?;
                     }
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    let answered = transfer.conn.proto.response_bytes_received() > 0;
+                    return Err((e, answered));
+                }
             }
         }
     }
+}
+
+/// `Cancelled` once the handle is cancelled.
+fn check_cancel(cancel: Option<&CancelHandle>) -> Result<(), Error> {
+    cancel.map_or(Ok(()), CancelHandle::check)
+}
+
+/// An error that a cancellation caused (a socket shut down under a read) is reported as the
+/// cancellation.
+pub(crate) fn cancelled_or(error: Error, cancel: Option<&CancelHandle>) -> Error {
+    match cancel {
+        Some(c) if c.is_cancelled() => Error::new(ErrorKind::Cancelled, "").with_source(error),
+        _ => error,
+    }
+}
+
+/// Sleeps before a retry, no later than the request's deadline, waking early on cancel.
+fn pause(
+    wait: Duration,
+    deadlines: &Deadlines,
+    cancel: Option<&CancelHandle>,
+) -> Result<(), Error> {
+    if wait.is_zero() {
+        return Ok(());
+    }
+    let until = Instant::now() + wait;
+    if deadlines.total().is_some_and(|t| t < until) {
+        return Err(crate::exchange::timeout(crate::TimeoutPhase::FirstByte));
+    }
+    while Instant::now() < until {
+        check_cancel(cancel)?;
+        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+    }
+    check_cancel(cancel)
 }
 
 /// Sends the rest of the body after the head; a server that answers early (and stops reading)
@@ -308,6 +458,34 @@ impl RequestBuilder {
     pub fn read_timeout(self, timeout: Duration) -> Self {
         self.map(|r| {
             r.read_timeout = Some(timeout);
+            Ok(())
+        })
+    }
+
+    /// Credentials for the server: Basic and Bearer are sent at once, Digest answers the
+    /// server's challenge (once: wrong credentials end as the 401 response).
+    pub fn auth(self, auth: crate::Auth) -> Self {
+        self.map(|r| {
+            r.auth = Some(auth);
+            Ok(())
+        })
+    }
+
+    /// Basic credentials.
+    pub fn basic_auth(self, user: &str, password: &str) -> Self {
+        self.auth(crate::Auth::basic(user, password))
+    }
+
+    /// A Bearer token.
+    pub fn bearer_auth(self, token: &str) -> Self {
+        self.auth(crate::Auth::bearer(token))
+    }
+
+    /// Lets `handle` cancel this request from another thread, at any phase
+    /// ([`ErrorKind::Cancelled`]).
+    pub fn cancel_handle(self, handle: crate::CancelHandle) -> Self {
+        self.map(|r| {
+            r.cancel = Some(handle);
             Ok(())
         })
     }

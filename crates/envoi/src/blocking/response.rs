@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -12,6 +13,23 @@ use url::Url;
 use super::transfer::{read_error, Transfer};
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink, Timings};
+use crate::policy::decode::{check_limit, error_from_io, strip_decoded_headers};
+use crate::policy::decode::{ContentDecoder, DecodingReader};
+use crate::policy::download::{body_size, DownloadFile, Progress};
+use crate::policy::CancelHandle;
+
+/// A redirect's or challenge's body up to this size is read and dropped so its connection can
+/// carry the next hop; a larger one closes the connection instead.
+const DISCARD_LIMIT: u64 = 64 * 1024;
+
+/// How a delivered body is read: decoded or not, within a limit, cancellable.
+#[derive(Default)]
+pub(crate) struct BodyOptions {
+    pub(crate) decoder: Option<ContentDecoder>,
+    pub(crate) limit: Option<u64>,
+    pub(crate) redirects: usize,
+    pub(crate) cancel: Option<CancelHandle>,
+}
 
 /// A response: status, version, headers, and a body read as a stream.
 ///
@@ -20,14 +38,33 @@ use crate::event::{EventKind, EventSink, Timings};
 pub struct Response {
     head: ResponseHead,
     url: Url,
-    body: BodyState,
+    body: Body,
+    limit: Option<u64>,
+    redirects: usize,
+    cancel: Option<CancelHandle>,
+    /// Body bytes handed to the caller (after decoding).
+    delivered: u64,
+    /// The announced body size (None when chunked, close-delimited or decoded).
+    size: Option<u64>,
+}
+
+/// The body as the caller reads it: the bytes received, or those decoded from them.
+enum Body {
+    Plain(WireBody),
+    Decoded(DecodingReader<WireBody>),
+}
+
+/// The body bytes as they come over the wire.
+struct WireBody {
+    state: WireState,
     sink: EventSink,
     received: u64,
+    announced: Option<u64>,
     trailers: Option<HeaderMap>,
 }
 
-enum BodyState {
-    /// The body is still coming over this transfer; `pending` holds bytes already decoded.
+enum WireState {
+    /// The body is still coming over this transfer; `pending` holds bytes already framed.
     Reading {
         transfer: Box<Transfer>,
         pending: Bytes,
@@ -37,24 +74,48 @@ enum BodyState {
 }
 
 impl Response {
-    pub(crate) fn new(head: ResponseHead, transfer: Transfer, sink: EventSink, url: Url) -> Self {
-        let mut response = Response {
-            head,
-            url,
-            body: BodyState::Reading {
+    pub(crate) fn new(
+        mut head: ResponseHead,
+        transfer: Transfer,
+        sink: EventSink,
+        url: Url,
+        options: BodyOptions,
+    ) -> Self {
+        let decoding = options.decoder.is_some();
+        let size = body_size(head.headers(), decoding);
+        if decoding {
+            // The caller sees the decoded body: its length and coding are no longer these.
+            strip_decoded_headers(head.headers_mut());
+        }
+        let mut wire = WireBody {
+            state: WireState::Reading {
                 transfer: Box::new(transfer),
                 pending: Bytes::new(),
             },
             sink,
             received: 0,
+            announced: head.framing().known_length(),
             trailers: None,
         };
         // A response without a body is complete now: release the connection at once, so a
         // caller who never reads the (empty) body still lets it be reused.
-        if response.head.framing() == BodyFraming::Empty {
-            let _ = response.read_body(&mut []);
+        if head.framing() == BodyFraming::Empty {
+            let _ = wire.read_wire(&mut []);
         }
-        response
+        let body = match options.decoder {
+            Some(decoder) => Body::Decoded(DecodingReader::new(wire, decoder)),
+            None => Body::Plain(wire),
+        };
+        Response {
+            head,
+            url,
+            body,
+            limit: options.limit,
+            redirects: options.redirects,
+            cancel: options.cancel,
+            delivered: 0,
+            size,
+        }
     }
 
     /// The status code.
@@ -72,7 +133,8 @@ impl Response {
         self.head.reason()
     }
 
-    /// The header fields.
+    /// The header fields (without Content-Encoding and Content-Length when the body is
+    /// decoded).
     pub fn headers(&self) -> &HeaderMap {
         self.head.headers()
     }
@@ -87,15 +149,20 @@ impl Response {
         self.head.raw()
     }
 
-    /// The URL this response answers.
+    /// The URL this response answers (after redirects).
     pub fn url(&self) -> &Url {
         &self.url
     }
 
-    /// The body length when the response declares it; `None` when it is chunked or runs to
-    /// the connection's close (Godot's `get_body_length` of −1).
+    /// Redirects followed before this response.
+    pub fn redirects(&self) -> usize {
+        self.redirects
+    }
+
+    /// The body length when the response announces it; `None` when it is chunked, runs to
+    /// the connection's close, or is being decoded (Godot's `get_body_length` of −1).
     pub fn content_length(&self) -> Option<u64> {
-        self.head.framing().known_length()
+        self.size
     }
 
     /// True when the body is chunked.
@@ -103,19 +170,47 @@ impl Response {
         self.head.framing().is_chunked()
     }
 
-    /// Body bytes received so far.
+    /// Body bytes received so far, as they came over the wire (before decoding).
     pub fn received_bytes(&self) -> u64 {
-        self.received
+        self.wire().received
+    }
+
+    /// Body bytes handed out so far and the body size when announced (Godot's
+    /// `get_downloaded_bytes` and `get_body_size`).
+    pub fn progress(&self) -> Progress {
+        let mut progress = Progress::new(self.size);
+        progress.add(self.delivered);
+        progress
     }
 
     /// The trailer fields of a chunked body, once it has been read to the end.
     pub fn trailers(&self) -> Option<&HeaderMap> {
-        self.trailers.as_ref()
+        self.wire().trailers.as_ref()
     }
 
     /// When each phase ended (curl's `-w` times).
     pub fn timings(&self) -> Timings {
-        self.sink.timings
+        self.wire().sink.timings
+    }
+
+    /// Streams the body into `path`: written to `<path>.part` and renamed when complete, so
+    /// a failed download never leaves a file that looks complete
+    /// ([`ErrorKind::DownloadFileCantOpen`], [`ErrorKind::DownloadFileWriteError`]).
+    pub fn save_to(self, path: impl AsRef<Path>) -> Result<PathBuf, Error> {
+        let file = DownloadFile::create(path)?;
+        self.save_into(file)
+    }
+
+    /// Streams the body into an open download and commits it.
+    pub(crate) fn save_into(mut self, mut file: DownloadFile) -> Result<PathBuf, Error> {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = self.read_body(&mut buf)?;
+            if n == 0 {
+                return file.commit();
+            }
+            file.write(&buf[..n])?;
+        }
     }
 
     /// Reads the whole body.
@@ -172,26 +267,64 @@ impl Response {
     }
 
     /// Reads body bytes into `buf`; 0 means the body is complete. A body that ends early is
-    /// an error, never a short success.
+    /// an error, never a short success; so is one over the size limit.
     pub fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        let n = self
-            .read_body_inner(buf)
-            .map_err(|e| e.with_url(&self.url))?;
+        let result = match &mut self.body {
+            Body::Plain(wire) => wire.read_wire(buf).and_then(|n| {
+                check_limit(wire.received, self.limit)?;
+                Ok(n)
+            }),
+            Body::Decoded(reader) => reader.read(buf).map_err(error_from_io),
+        };
+        let n =
+            result.map_err(|e| super::cancelled_or(e, self.cancel.as_ref()).with_url(&self.url))?;
+        self.delivered += n as u64;
+        Ok(n)
+    }
+
+    /// Reads a small body to its end and drops it, so the connection can carry the next hop;
+    /// a large one is not worth it and closes the connection with the response.
+    pub(crate) fn discard(mut self) {
+        let wire = match &mut self.body {
+            Body::Plain(wire) => wire,
+            Body::Decoded(reader) => reader.get_mut(),
+        };
+        let mut scratch = [0u8; 8 * 1024];
+        while wire.received <= DISCARD_LIMIT {
+            match wire.read_wire(&mut scratch) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    fn wire(&self) -> &WireBody {
+        match &self.body {
+            Body::Plain(wire) => wire,
+            Body::Decoded(reader) => reader.get_ref(),
+        }
+    }
+}
+
+impl WireBody {
+    /// Body bytes as they came over the wire; 0 at the end.
+    fn read_wire(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let n = self.read_framed(buf)?;
         if n > 0 {
             self.received += n as u64;
             if self.sink.has_observer() {
                 self.sink.emit(EventKind::BodyProgress {
                     received: self.received,
-                    total: self.content_length(),
+                    total: self.announced,
                 });
             }
         }
         Ok(n)
     }
 
-    fn read_body_inner(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+    fn read_framed(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         loop {
-            let BodyState::Reading { transfer, pending } = &mut self.body else {
+            let WireState::Reading { transfer, pending } = &mut self.state else {
                 return Ok(0);
             };
             if !pending.is_empty() {
@@ -230,8 +363,8 @@ impl Response {
     /// The body is complete: the connection goes back to the pool when it may carry another
     /// request, and is closed otherwise.
     fn finish(&mut self) {
-        let BodyState::Reading { transfer, .. } =
-            std::mem::replace(&mut self.body, BodyState::Done)
+        let WireState::Reading { transfer, .. } =
+            std::mem::replace(&mut self.state, WireState::Done)
         else {
             return;
         };
@@ -245,6 +378,12 @@ impl Response {
                 reason: reason.to_string(),
             }),
         }
+    }
+}
+
+impl Read for WireBody {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_wire(buf).map_err(io::Error::other)
     }
 }
 

@@ -12,7 +12,8 @@ use http::Method;
 use super::ClientInner;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
-use crate::exchange::{timeout, Deadlines};
+use crate::exchange::{earliest, timeout, Deadlines};
+use crate::policy::cancel::CancelGuard;
 use crate::pool::{Checkout, Connection};
 use crate::request::{BodySource, Request};
 use crate::transport::route::Route;
@@ -33,6 +34,9 @@ pub(crate) struct Transfer {
     body_taken: u64,
     /// A final response that arrived while the body waited for `100 Continue`.
     early_head: Option<ResponseHead>,
+    /// Shuts the socket down when the request is cancelled, so a blocked read or write
+    /// returns at once.
+    _cancel_guard: Option<CancelGuard>,
 }
 
 impl Transfer {
@@ -49,8 +53,13 @@ impl Transfer {
         deadlines: &Deadlines,
         allow_reuse: bool,
     ) -> Result<Transfer, Error> {
-        let _ = request;
         let (conn, reused) = connection(client, route, deadlines, sink, allow_reuse)?;
+        let cancel_guard = request.cancel.as_ref().and_then(|handle| {
+            let tcp = conn.stream.tcp().try_clone().ok()?;
+            Some(handle.on_cancel(move || {
+                let _ = tcp.shutdown(std::net::Shutdown::Both);
+            }))
+        });
         let mut transfer = Transfer {
             client: Arc::clone(client),
             conn,
@@ -59,6 +68,7 @@ impl Transfer {
             written: 0,
             body_taken: 0,
             early_head: None,
+            _cancel_guard: cancel_guard,
         };
         let mut out = Vec::with_capacity(256 + inline_body.len());
         transfer.conn.proto.send_request(head, &mut out)?;
@@ -148,8 +158,9 @@ impl Transfer {
         head: ResponseHead,
         sink: &EventSink,
         url: url::Url,
+        body: super::response::BodyOptions,
     ) -> super::Response {
-        super::Response::new(head, self, sink.clone(), url)
+        super::Response::new(head, self, sink.clone(), url, body)
     }
 
     fn next_head(&mut self, sink: &mut EventSink) -> Result<ResponseHead, Error> {
@@ -287,13 +298,6 @@ fn connection(
                 false,
             ))
         }
-    }
-}
-
-fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
     }
 }
 

@@ -3,16 +3,20 @@
 
 use std::io::{self, Write};
 
-use url::Url;
+use std::time::SystemTime;
 
+use super::response::BodyOptions;
 use super::transfer::Transfer;
 use super::Response;
 use crate::error::Error;
 use crate::event::EventSink;
+use crate::exchange::Exchange;
 
 /// The body of a request in flight. Write the body, then call [`finish`](Self::finish) for the
 /// response. Writing more than a declared length, or finishing with less, is an error;
-/// dropping an unfinished upload closes its connection.
+/// dropping an unfinished upload closes its connection. The response is delivered as it is:
+/// cookies are stored and the body decoded, but a redirect or a challenge is not followed,
+/// since the body was a one-shot stream.
 ///
 /// ```no_run
 /// use std::io::Write;
@@ -26,15 +30,15 @@ use crate::event::EventSink;
 pub struct Upload {
     transfer: Transfer,
     sink: EventSink,
-    url: Url,
+    exchange: Exchange,
 }
 
 impl Upload {
-    pub(crate) fn new(transfer: Transfer, sink: EventSink, url: Url) -> Self {
+    pub(crate) fn new(transfer: Transfer, sink: EventSink, exchange: Exchange) -> Self {
         Upload {
             transfer,
             sink,
-            url,
+            exchange,
         }
     }
 
@@ -45,12 +49,12 @@ impl Upload {
         }
         self.transfer
             .write_body(data)
-            .map_err(|e| e.with_url(&self.url))
+            .map_err(|e| e.with_url(&self.exchange.request().url))
     }
 
     /// Ends the body and waits for the response head.
     pub fn finish(mut self) -> Result<Response, Error> {
-        let url = self.url.clone();
+        let url = self.exchange.request().url.clone();
         self.transfer
             .finish_body(&mut self.sink)
             .map_err(|e| e.with_url(&url))?;
@@ -58,7 +62,17 @@ impl Upload {
             .transfer
             .receive_head(&mut self.sink)
             .map_err(|e| e.with_url(&url))?;
-        Ok(self.transfer.into_response(head, &self.sink, url))
+        let config = &self.transfer.client.config;
+        if let Some(jar) = &config.cookie_jar {
+            jar.store_response_at(&url, head.headers(), SystemTime::now());
+        }
+        let body = BodyOptions {
+            decoder: self.exchange.decoder(config, &head),
+            limit: config.max_body_size,
+            redirects: 0,
+            cancel: self.exchange.request().cancel.clone(),
+        };
+        Ok(self.transfer.into_response(head, &self.sink, url, body))
     }
 }
 

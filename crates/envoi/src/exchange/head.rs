@@ -1,16 +1,12 @@
-//! One request's protocol decisions, shared by every front end: the head to send, the body
-//! framing, and the deadlines of each phase. Nothing here performs I/O or reads a clock; the
-//! front ends pass `now` in and move the bytes.
+//! The request head for one hop: target form, Host, default headers, body framing, proxy
+//! credentials.
 
-use std::time::{Duration, Instant};
-
-use base64::Engine as _;
 use envoi_proto::{RequestHead, RequestTarget, TargetForm};
 use http::header::{self, HeaderMap, HeaderValue};
 use http::Method;
 
 use crate::config::Config;
-use crate::error::{Error, ErrorKind, TimeoutPhase};
+use crate::error::{Error, ErrorKind};
 use crate::request::Request;
 use crate::transport::route::Route;
 
@@ -50,9 +46,6 @@ pub(crate) fn request_head(
         if !request.headers.contains_key(name) {
             headers.append(name.clone(), value.clone());
         }
-    }
-    if !headers.contains_key(header::AUTHORIZATION) && !url.username().is_empty() {
-        headers.insert(header::AUTHORIZATION, url_basic_auth(url)?);
     }
     if route.is_forward_proxy() {
         if let Some(auth) = route.proxy.as_ref().and_then(|p| p.authorization()) {
@@ -131,76 +124,6 @@ fn host_value(route: &Route) -> Result<HeaderValue, Error> {
         .map_err(|_| Error::new(ErrorKind::InvalidUrl, format!("host `{text}`")))
 }
 
-fn url_basic_auth(url: &url::Url) -> Result<HeaderValue, Error> {
-    let decode = |s: &str| {
-        percent_encoding::percent_decode_str(s)
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    let user = decode(url.username());
-    let password = url.password().map(decode).unwrap_or_default();
-    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    HeaderValue::from_str(&format!("Basic {token}"))
-        .map_err(|_| Error::new(ErrorKind::InvalidUrl, "credentials in the URL"))
-}
-
-/// The deadlines of one request, computed from its start and the settings in force.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Deadlines {
-    total: Option<Instant>,
-    connect: Option<Instant>,
-    read_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
-}
-
-impl Deadlines {
-    pub(crate) fn new(config: &Config, request: &Request, start: Instant) -> Self {
-        let total = request.timeout.or(config.timeout).map(|t| start + t);
-        let connect = request
-            .connect_timeout
-            .or(config.connect_timeout)
-            .map(|t| start + t);
-        Deadlines {
-            total,
-            connect: earliest(total, connect),
-            read_timeout: request.read_timeout.or(config.read_timeout),
-            write_timeout: config.write_timeout,
-        }
-    }
-
-    /// Until when resolving, connecting and the TLS handshake may run.
-    pub(crate) fn connect(&self) -> Option<Instant> {
-        self.connect
-    }
-
-    /// Until when the next read may wait, if it starts at `now`.
-    pub(crate) fn read(&self, now: Instant) -> Option<Instant> {
-        earliest(self.total, self.read_timeout.map(|t| now + t))
-    }
-
-    /// Until when the next write may wait, if it starts at `now`.
-    pub(crate) fn write(&self, now: Instant) -> Option<Instant> {
-        earliest(self.total, self.write_timeout.map(|t| now + t))
-    }
-
-    /// The request's overall deadline.
-    pub(crate) fn total(&self) -> Option<Instant> {
-        self.total
-    }
-}
-
-fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-/// The error for a deadline that ran out in `phase`.
-pub(crate) fn timeout(phase: TimeoutPhase) -> Error {
-    Error::new(ErrorKind::Timeout(phase), "")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,17 +193,6 @@ mod tests {
     }
 
     #[test]
-    fn url_credentials_become_basic_auth() {
-        let config = Config::default();
-        let head = head_for("http://user:pa%20ss@h/", &config, |_| {});
-        // "user:pa ss"
-        assert_eq!(
-            head.headers[header::AUTHORIZATION],
-            "Basic dXNlcjpwYSBzcw=="
-        );
-    }
-
-    #[test]
     fn body_framing_follows_the_body() {
         let config = Config::default();
         let head = head_for("http://h/", &config, |r| {
@@ -308,16 +220,5 @@ mod tests {
         let route = Route::for_url(&request.url, &config).unwrap();
         let e = request_head(&config, &request, &route).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidRequest);
-    }
-
-    #[test]
-    fn deadlines_take_the_earliest_bound() {
-        let config = Config::default();
-        let mut request = Request::new(Method::GET, "http://h/").unwrap();
-        request.timeout = Some(Duration::from_secs(2));
-        let start = Instant::now();
-        let d = Deadlines::new(&config, &request, start);
-        assert_eq!(d.connect(), Some(start + Duration::from_secs(2)));
-        assert_eq!(d.read(start), Some(start + Duration::from_secs(2)));
     }
 }
