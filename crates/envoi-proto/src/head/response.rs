@@ -1,5 +1,7 @@
 //! Response heads: finding where a head ends in a growing buffer, and parsing it with httparse.
 
+use std::mem::MaybeUninit;
+
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{StatusCode, Version};
@@ -133,21 +135,24 @@ pub(crate) fn rescan_from(len: usize) -> usize {
 /// Parses one complete head. `raw` ends with the blank line; `offset` is where it started in
 /// the received stream, for error positions.
 pub(crate) fn parse(raw: Bytes, max_headers: usize, offset: u64) -> Result<ResponseHead, Error> {
-    let mut stack = [httparse::EMPTY_HEADER; crate::limits::DEFAULT_MAX_HEADERS];
+    // Uninitialised slots: zeroing 128 headers before every parse cost more than a small
+    // response's whole framing (BENCHMARKS.md).
+    let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() };
+        crate::limits::DEFAULT_MAX_HEADERS];
     let mut heap = Vec::new();
-    let slots: &mut [httparse::Header<'_>] = if max_headers <= stack.len() {
+    let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if max_headers <= stack.len() {
         &mut stack[..max_headers]
     } else {
-        heap.resize(max_headers, httparse::EMPTY_HEADER);
+        heap.resize_with(max_headers, MaybeUninit::uninit);
         &mut heap
     };
-    let mut response = httparse::Response::new(slots);
+    let mut response = httparse::Response::new(&mut []);
     let mut config = httparse::ParserConfig::default();
     config.allow_obsolete_multiline_headers_in_responses(true);
     let malformed = |detail: String| {
         Error::new(ErrorKind::MalformedResponse, detail).at_offset(offset + locate_fault(&raw))
     };
-    match config.parse_response(&mut response, &raw) {
+    match config.parse_response_with_uninit_headers(&mut response, &raw, slots) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err(malformed("incomplete head".into())),
         Err(httparse::Error::TooManyHeaders) => {
