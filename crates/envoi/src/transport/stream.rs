@@ -69,7 +69,7 @@ impl Stream {
 
 /// Time left until `deadline`, as a socket timeout; a deadline in the past is an error so the
 /// caller never blocks on a socket after its time ran out.
-fn remaining(deadline: Option<Instant>) -> io::Result<Option<Duration>> {
+pub(crate) fn remaining(deadline: Option<Instant>) -> io::Result<Option<Duration>> {
     match deadline {
         None => Ok(None),
         Some(d) => {

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::exchange::connect_head;
 use crate::transport::route::Route;
-use crate::transport::stream::is_timeout;
+use crate::transport::stream::{is_timeout, remaining};
 
 /// Asks the proxy on `tcp` for a tunnel to the route's origin and waits for its answer.
 pub(crate) fn connect(
@@ -84,19 +84,7 @@ fn proxy_protocol_error(e: envoi_proto::Error) -> Error {
 }
 
 fn set_deadline(tcp: &TcpStream, deadline: Option<Instant>) -> std::io::Result<()> {
-    let left = match deadline {
-        None => None,
-        Some(d) => {
-            let left = d.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "deadline passed",
-                ));
-            }
-            Some(left)
-        }
-    };
+    let left = remaining(deadline)?;
     tcp.set_read_timeout(left)?;
     tcp.set_write_timeout(left)
 }
