@@ -57,6 +57,8 @@ macro_rules! behaviours {
             policy::a_corrupt_gzip_body_is_decompression_failed,
             policy::a_cancelled_request_ends_as_cancelled,
             policy::retries_are_off_by_default_and_bounded_when_on,
+            policy::an_unknown_encoding_passes_through_raw_with_its_header,
+            policy::connect_failures_are_retried_when_retries_are_on,
             tls::valid_certificate_from_the_test_ca_is_accepted,
             tls::each_certificate_failure_has_its_own_kind_and_flag,
             tls::each_flag_lets_a_rerun_through_its_own_failure,

@@ -282,3 +282,24 @@ fn clones_share_the_pool_across_threads() {
         h.join().unwrap();
     }
 }
+
+#[test]
+fn progress_is_readable_while_the_body_streams() {
+    let server = TestServer::start();
+    let client = builder().build().unwrap();
+    let mut r = client.get(&server.url("/bytes/100000")).send().unwrap();
+    assert_eq!(
+        (r.progress().downloaded(), r.progress().total()),
+        (0, Some(100_000))
+    );
+    let mut some = [0u8; 1000];
+    r.read_exact(&mut some).unwrap();
+    assert_eq!(r.progress().downloaded(), 1000);
+    let mut r = client
+        .get(&server.url("/stream-bytes/1000"))
+        .send()
+        .unwrap();
+    assert_eq!(r.progress().total(), None, "chunked: size unknown");
+    r.copy_to(&mut std::io::sink()).unwrap();
+    assert_eq!(r.progress().downloaded(), 1000);
+}

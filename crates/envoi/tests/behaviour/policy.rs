@@ -296,3 +296,35 @@ pub fn retries_are_off_by_default_and_bounded_when_on(fe: &dyn FrontEnd) {
     assert_eq!(fe.fetch(retrying, &get(&url)).unwrap().status, 503);
     assert_eq!(sends.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
+
+pub fn an_unknown_encoding_passes_through_raw_with_its_header(fe: &dyn FrontEnd) {
+    let server = TestServer::start();
+    let url = server.url("/raw/custom?header=Content-Encoding%3A%20x-envoi-test&body=opaque");
+    let out = fe.fetch(builder(), &get(&url)).unwrap();
+    assert_eq!(out.body, b"opaque");
+    assert_eq!(out.headers["content-encoding"], "x-envoi-test");
+}
+
+pub fn connect_failures_are_retried_when_retries_are_on(fe: &dyn FrontEnd) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&attempts);
+    let retrying = builder()
+        .retry(
+            RetryPolicy::default()
+                .max_retries(2)
+                .base_delay(Duration::from_millis(10)),
+        )
+        .observer(move |e| {
+            if matches!(e.kind, envoi::EventKind::Connecting { .. }) {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+    let result = fe.fetch(retrying, &get(&format!("http://127.0.0.1:{port}/")));
+    assert_eq!(error_kind(result), ErrorKind::CantConnect);
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
