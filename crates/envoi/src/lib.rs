@@ -20,6 +20,7 @@ mod proxy;
 mod request;
 pub mod tls;
 mod transport;
+pub mod winhttp;
 
 pub use config::{
     ClientBuilder, IpVersion, DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPECT_CONTINUE_TIMEOUT,

@@ -295,6 +295,39 @@ mod tests {
     }
 
     #[test]
+    fn an_idle_connection_past_its_timeout_is_not_reused() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let pool = Pool::new(PoolLimits {
+            idle_timeout: Duration::from_millis(10),
+            ..limits(None)
+        });
+        let conn = open(&pool, &listener);
+        let _server_side = listener.accept().unwrap();
+        pool.checkin(conn);
+        std::thread::sleep(Duration::from_millis(30));
+        let port = listener.local_addr().unwrap().port();
+        assert!(matches!(
+            pool.checkout(&route(port), None).unwrap(),
+            Checkout::Open(_)
+        ));
+    }
+
+    #[test]
+    fn idle_connections_per_route_are_bounded() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let pool = Pool::new(PoolLimits {
+            max_idle_per_host: 2,
+            ..limits(None)
+        });
+        let conns: Vec<_> = (0..3).map(|_| open(&pool, &listener)).collect();
+        let _accepted: Vec<_> = (0..3).map(|_| listener.accept().unwrap()).collect();
+        for conn in conns {
+            pool.checkin(conn);
+        }
+        assert_eq!(pool.idle_count(), 2);
+    }
+
+    #[test]
     fn a_full_route_waits_for_a_slot_until_its_deadline() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let pool = Pool::new(limits(Some(1)));
