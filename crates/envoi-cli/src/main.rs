@@ -1,18 +1,35 @@
-//! `envoi`: a curl-compatible command-line HTTP client (being built; see issue 8).
+//! `envoi`: a curl-compatible command-line HTTP client. Parse, run, exit.
+
+mod app;
+mod args;
+mod argv;
+mod client;
+mod data;
+mod error;
+mod exit_code;
+mod multipart;
+mod output;
+mod parallel;
+mod plan;
+mod policy;
+mod progress;
+mod serve;
+mod trace;
+mod transfer;
+mod writeout;
+
+#[cfg(test)]
+mod docs_check;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    match args.next().as_deref() {
-        Some("--version" | "-V") => {
-            println!("envoi {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+    let code = match app::parse(std::env::args_os().skip(1)) {
+        Ok(groups) => app::run(groups),
+        Err(e) => {
+            e.report(false);
+            e.exit_code()
         }
-        _ => {
-            eprintln!("envoi: transfers are not implemented yet; only --version works");
-            // curl's exit code 2: failed to initialize.
-            ExitCode::from(2)
-        }
-    }
+    };
+    ExitCode::from(code)
 }

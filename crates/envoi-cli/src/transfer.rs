@@ -1,0 +1,520 @@
+//! One transfer: build the request, send it, write the head and body where they belong,
+//! and report (`-w`, the error line, the exit code).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use envoi::blocking::{RequestBuilder, Response};
+use envoi::{Auth, Body};
+use http::Method;
+use url::Url;
+
+use crate::client::GroupClient;
+use crate::error::CliError;
+use crate::exit_code;
+use crate::output::{self, BodySink, HeaderDump};
+use crate::plan::{Group, RequestBody, Resume, TransferSpec};
+use crate::progress::Progress;
+use crate::trace::{PlannedRequest, Probe, Trace};
+use crate::writeout::{self, Report};
+
+/// The read buffer for bodies.
+const BUFFER: usize = 256 * 1024;
+
+/// What every transfer of a group shares.
+pub struct GroupContext {
+    /// The options and URLs.
+    pub group: Group,
+    /// The client.
+    pub client: GroupClient,
+    /// `-v` / `--trace-ascii`.
+    pub trace: Arc<Trace>,
+    /// Credentials.
+    pub auth: Option<Auth>,
+    /// `-D`.
+    pub dump: Option<HeaderDump>,
+    /// The `-w` format, read from its file if it named one.
+    pub write_out: Option<String>,
+    /// True when transfers run in parallel (no progress bars).
+    pub parallel: bool,
+}
+
+impl GroupContext {
+    /// True when transfer errors are not printed (`-s` without `-S`).
+    pub fn quiet_errors(&self) -> bool {
+        self.group.args.silent && !self.group.args.show_error
+    }
+}
+
+/// Runs one transfer to its end; returns its exit code (0 for success). The error line and
+/// the `-w` output are printed here.
+pub fn run(ctx: &GroupContext, spec: &TransferSpec) -> u8 {
+    let start = Instant::now();
+    let mut report = Report {
+        url: spec.url.clone(),
+        url_effective: spec.url.clone(),
+        urlnum: spec.number,
+        ..Report::default()
+    };
+    let result = transfer(ctx, spec, &mut report);
+    report.time_total = start.elapsed();
+    let code = match &result {
+        Ok(()) => 0,
+        Err(e) => e.exit_code(),
+    };
+    report.exitcode = code;
+    if let Err(e) = &result {
+        if let CliError::Transfer { message, .. } = e {
+            report.errormsg = Some(message.clone());
+        }
+        e.report(ctx.quiet_errors());
+    }
+    if let Some(format) = &ctx.write_out {
+        let _ = writeout::write(format, &report);
+    }
+    code
+}
+
+fn transfer(ctx: &GroupContext, spec: &TransferSpec, report: &mut Report) -> Result<(), CliError> {
+    let group = &ctx.group;
+    let args = &group.args;
+    let path = output::target_path(&spec.output, &spec.url, args.output_dir.as_deref())?;
+    report.filename_effective = path.as_ref().map(|p| p.display().to_string());
+    let offset = resume_offset(group.resume, path.as_ref())?;
+
+    let url_text = upload_url(&spec.url, spec.upload.as_deref());
+    let url = Url::parse(&url_text).map_err(|e| {
+        CliError::code(
+            exit_code::URL_MALFORMAT,
+            format!("URL rejected: {url_text}: {e}"),
+        )
+    })?;
+    let method = match (&args.request, &spec.upload) {
+        (None, Some(_)) => "PUT".to_owned(),
+        _ => group.method.clone(),
+    };
+    report.method = method.clone();
+    let method = Method::from_bytes(method.as_bytes())
+        .map_err(|_| CliError::usage(format!("option -X: bad method '{method}'")))?;
+
+    let mut headers = group.headers.clone();
+    if wants_expect(ctx, spec) {
+        headers.push(("Expect".into(), "100-continue".into()));
+    }
+    if offset > 0 {
+        headers.push(("Range".into(), format!("bytes={offset}-")));
+    }
+    let uploaded = Arc::new(AtomicU64::new(0));
+    let (body, body_len) = request_body(ctx, spec, &uploaded)?;
+    let planned = PlannedRequest {
+        method: method.to_string(),
+        headers: planned_headers(ctx, &headers),
+        body_len,
+        // Bytes bodies are traced after the head; streamed ones as they are read.
+        data: match (&group.body, &spec.upload) {
+            (RequestBody::Bytes { bytes, .. }, None) if ctx.trace.is_on() => Some(bytes.clone()),
+            _ => None,
+        },
+    };
+    let probe = Arc::new(Probe::new(ctx.trace.clone(), url.clone(), planned));
+
+    let mut request: RequestBuilder = ctx.client.client.request(method, url.as_str());
+    for (name, value) in &headers {
+        request = request.header(name, value);
+    }
+    if let Some(body) = body {
+        request = request.body(body);
+    }
+    if let Some(auth) = &ctx.auth {
+        request = request.auth(auth.clone());
+    }
+    request = request.user_value(probe.clone());
+
+    let via_proxy = ctx.client.via_proxy(url.as_str());
+    let sent = request.send();
+    let facts = probe.state();
+    report.num_connects = facts.connects;
+    report.remote_ip = facts.remote.map(|a| a.ip().to_string());
+    report.remote_port = facts.remote.map(|a| a.port());
+    report.size_upload = uploaded.load(Ordering::Relaxed);
+    let mut response = sent.map_err(|e| CliError::from_envoi(&e, via_proxy))?;
+    describe(&response, report);
+
+    let head = response.raw_head().clone();
+    ctx.trace.recv_head(&head);
+    if let Some(dump) = &ctx.dump {
+        dump.write(&head)?;
+    }
+    check_redirect_limit(ctx, &response)?;
+    let status = response.status().as_u16();
+    let fail = (args.fail || args.fail_with_body) && status >= 400;
+    if offset > 0 && status == 200 {
+        return Err(CliError::code(
+            exit_code::RANGE_ERROR,
+            "HTTP server doesn't seem to support byte ranges. Cannot resume.",
+        ));
+    }
+    if let (Some(max), Some(len)) = (group.max_filesize, response.content_length()) {
+        if len.saturating_add(offset) > max {
+            return Err(CliError::code(
+                exit_code::FILESIZE_EXCEEDED,
+                "Maximum file size exceeded",
+            ));
+        }
+    }
+    if fail && !args.fail_with_body && !args.include && !args.head {
+        return Err(http_error(status));
+    }
+
+    let resume = offset > 0 || group.resume == Resume::Auto;
+    let mut sink = BodySink::open(path.as_deref(), resume, args.create_dirs)?;
+    if args.include || args.head {
+        if let Err(e) = sink.write(&head) {
+            sink.abandon();
+            return Err(e);
+        }
+    }
+    if fail && !args.fail_with_body {
+        sink.abandon();
+        return Err(http_error(status));
+    }
+    let complete_already = offset > 0 && status == 416;
+    if !args.head && !complete_already {
+        if let Err(e) = copy_body(ctx, &mut response, &mut sink, report, via_proxy) {
+            sink.abandon();
+            return Err(e);
+        }
+    }
+    sink.commit()?;
+    if fail {
+        return Err(http_error(status));
+    }
+    Ok(())
+}
+
+/// Bodies from 1 MiB, and every `-T` upload, ask `Expect: 100-continue` first, as curl
+/// does, unless `-H "Expect:"` says otherwise.
+fn wants_expect(ctx: &GroupContext, spec: &TransferSpec) -> bool {
+    const THRESHOLD: usize = 1024 * 1024;
+    let group = &ctx.group;
+    let set_by_user = group
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("expect"))
+        || group.removed.iter().any(|n| n == "expect");
+    let big = matches!(&group.body, RequestBody::Bytes { bytes, .. } if bytes.len() >= THRESHOLD);
+    !set_by_user && (spec.upload.is_some() || big)
+}
+
+/// `-C`: the offset to ask for.
+fn resume_offset(resume: Resume, path: Option<&PathBuf>) -> Result<u64, CliError> {
+    match (resume, path) {
+        (Resume::No, _) => Ok(0),
+        (Resume::Auto, Some(p)) => Ok(output::resume_offset(p)),
+        (Resume::Auto, None) => Ok(0),
+        (Resume::At(n), None) => Ok(n),
+        (Resume::At(n), Some(p)) => {
+            let have = output::resume_offset(p);
+            if have == n || n == 0 {
+                Ok(n)
+            } else {
+                Err(CliError::code(
+                    exit_code::BAD_DOWNLOAD_RESUME,
+                    format!(
+                        "Offset {n} does not match {} ({have} bytes); use -C - to continue",
+                        p.display()
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// `-T file` to a URL ending in `/` uploads to the file's name there.
+fn upload_url(url: &str, upload: Option<&str>) -> String {
+    match upload {
+        Some(file) if file != "-" && url.ends_with('/') => {
+            let name = std::path::Path::new(file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            format!("{url}{}", crate::data::encode_path(&name))
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The request body and its length (`None`: chunked): `-T` streams a file with its length
+/// (stdin chunked); otherwise the group's data.
+fn request_body(
+    ctx: &GroupContext,
+    spec: &TransferSpec,
+    uploaded: &Arc<AtomicU64>,
+) -> Result<(Option<Body>, Option<u64>), CliError> {
+    let trace = ctx.trace.clone();
+    let bar = !ctx.parallel && Progress::wanted(silent_meter(ctx), false);
+    match spec.upload.as_deref() {
+        Some("-") => {
+            let reader = Counting::new(std::io::stdin(), uploaded.clone(), trace, None);
+            Ok((Some(Body::chunked(reader)), None))
+        }
+        Some(path) => {
+            let file = std::fs::File::open(path).map_err(|e| CliError::read("file", path, &e))?;
+            let len = file
+                .metadata()
+                .map_err(|e| CliError::read("file", path, &e))?
+                .len();
+            let bar = bar.then(|| Progress::start(path, Some(len)));
+            let reader = Counting::new(file, uploaded.clone(), trace, bar);
+            Ok((Some(Body::from_reader(reader, len)), Some(len)))
+        }
+        None => match &ctx.group.body {
+            RequestBody::None => Ok((None, Some(0))),
+            RequestBody::Bytes { bytes, .. } => {
+                uploaded.store(bytes.len() as u64, Ordering::Relaxed);
+                Ok((
+                    Some(Body::from_bytes(bytes.clone())),
+                    Some(bytes.len() as u64),
+                ))
+            }
+        },
+    }
+}
+
+fn silent_meter(ctx: &GroupContext) -> bool {
+    let args = &ctx.group.args;
+    args.silent || args.no_progress_meter || ctx.trace.is_on()
+}
+
+/// The headers the request goes out with after Host, in envoi's order, for `-v`: the
+/// request's own, then the client defaults it did not override.
+fn planned_headers(ctx: &GroupContext, headers: &[(String, String)]) -> Vec<(String, String)> {
+    let group = &ctx.group;
+    let mut all: Vec<(String, String)> = headers.to_vec();
+    let has = |all: &[(String, String)], n: &str| {
+        all.iter().any(|(h, _)| h.eq_ignore_ascii_case(n)) || group.removed.iter().any(|r| r == n)
+    };
+    if let Some(auth) = &ctx.auth {
+        if !has(&all, "authorization") {
+            if let Some(value) = auth_preview(auth) {
+                all.push(("Authorization".into(), value));
+            }
+        }
+    }
+    let agent = match group.args.user_agent.as_deref() {
+        Some("") => None,
+        Some(a) => Some(a.to_owned()),
+        None => Some(concat!("envoi/", env!("CARGO_PKG_VERSION")).to_owned()),
+    };
+    if let (Some(agent), false) = (agent, has(&all, "user-agent")) {
+        all.push(("User-Agent".into(), agent));
+    }
+    if !has(&all, "accept") {
+        all.push(("Accept".into(), "*/*".into()));
+    }
+    if group.args.compressed && !has(&all, "accept-encoding") {
+        all.push((
+            "Accept-Encoding".into(),
+            envoi::policy::ACCEPT_ENCODING.into(),
+        ));
+    }
+    all
+}
+
+/// What `-v` shows for credentials sent up front.
+fn auth_preview(auth: &Auth) -> Option<String> {
+    match auth {
+        Auth::Basic { user, .. } => Some(format!("Basic <{user}:...>")),
+        Auth::Bearer(_) => Some("Bearer <token>".into()),
+        _ => None,
+    }
+}
+
+/// Facts of the response head for `-w`.
+fn describe(response: &Response, report: &mut Report) {
+    report.http_code = response.status().as_u16();
+    report.url_effective = response.url().to_string();
+    report.num_redirects = response.redirects();
+    report.size_header = response.raw_head().len() as u64;
+    report.http_version = match response.version() {
+        http::Version::HTTP_10 => "1".into(),
+        http::Version::HTTP_09 => "0.9".into(),
+        _ => "1.1".into(),
+    };
+    report.content_type = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    report.headers = response.headers().clone();
+    report.redirect_url = response
+        .status()
+        .is_redirection()
+        .then(|| response.headers().get(http::header::LOCATION))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|location| response.url().join(location).ok())
+        .map(|u| u.to_string());
+    let t = response.timings();
+    report.time_namelookup = t.name_lookup;
+    report.time_connect = t.connect;
+    report.time_appconnect = t.tls;
+    report.time_starttransfer = t.first_byte;
+}
+
+/// `-L --max-redirs 0` still refuses the first redirect, as curl does (the library's limit
+/// of 0 means "do not follow").
+fn check_redirect_limit(ctx: &GroupContext, response: &Response) -> Result<(), CliError> {
+    let group = &ctx.group;
+    let is_redirect = response.status().is_redirection()
+        && response.headers().contains_key(http::header::LOCATION);
+    if group.args.location && is_redirect {
+        let max = crate::policy::max_redirects(group);
+        if response.redirects() >= max {
+            return Err(CliError::code(
+                exit_code::TOO_MANY_REDIRECTS,
+                format!("Maximum ({max}) redirects followed"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn http_error(status: u16) -> CliError {
+    CliError::code(
+        exit_code::HTTP_RETURNED_ERROR,
+        format!("The requested URL returned error: {status}"),
+    )
+}
+
+/// Copies the body to the sink, with `--limit-rate`, `--max-filesize`, the progress bar and
+/// the trace.
+fn copy_body(
+    ctx: &GroupContext,
+    response: &mut Response,
+    sink: &mut BodySink,
+    report: &mut Report,
+    via_proxy: bool,
+) -> Result<(), CliError> {
+    let group = &ctx.group;
+    let to_stdout = matches!(sink, BodySink::Stdout);
+    let progress = if !ctx.parallel && Progress::wanted(silent_meter(ctx), to_stdout) {
+        Progress::start(
+            report.filename_effective.as_deref().unwrap_or("stdout"),
+            response.content_length(),
+        )
+    } else {
+        Progress::off()
+    };
+    let mut buf = vec![0u8; rate_buffer(group.limit_rate)];
+    let started = Instant::now();
+    let mut total = 0u64;
+    loop {
+        let n = response
+            .read_body(&mut buf)
+            .map_err(|e| CliError::from_envoi(&e, via_proxy))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        report.size_download = total;
+        if group.max_filesize.is_some_and(|max| total > max) {
+            return Err(CliError::code(
+                exit_code::FILESIZE_EXCEEDED,
+                "Maximum file size exceeded",
+            ));
+        }
+        ctx.trace.recv_data(&buf[..n]);
+        sink.write(&buf[..n])?;
+        progress.add(n as u64);
+        if let Some(rate) = group.limit_rate.filter(|&r| r > 0) {
+            let due = Duration::from_secs_f64(total as f64 / rate as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+    }
+    progress.finish();
+    Ok(())
+}
+
+/// Small reads when the rate is limited, so the pace is smooth.
+fn rate_buffer(limit: Option<u64>) -> usize {
+    match limit {
+        Some(rate) if rate > 0 => (rate / 10).clamp(1024, BUFFER as u64) as usize,
+        _ => BUFFER,
+    }
+}
+
+/// A request body reader that counts bytes for `%{size_upload}`, feeds the trace and the
+/// progress bar.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+    trace: Arc<Trace>,
+    progress: Option<Progress>,
+}
+
+impl<R> Counting<R> {
+    fn new(inner: R, count: Arc<AtomicU64>, trace: Arc<Trace>, progress: Option<Progress>) -> Self {
+        Counting {
+            inner,
+            count,
+            trace,
+            progress,
+        }
+    }
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        self.trace.send_data(&buf[..n]);
+        if let Some(p) = &self.progress {
+            p.add(n as u64);
+            if n == 0 {
+                p.finish();
+            }
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_to_a_directory_url_take_the_file_name() {
+        assert_eq!(
+            upload_url("http://h/d/", Some("/tmp/a b.txt")),
+            "http://h/d/a%20b.txt"
+        );
+        assert_eq!(upload_url("http://h/d/x", Some("a.txt")), "http://h/d/x");
+        assert_eq!(upload_url("http://h/d/", Some("-")), "http://h/d/");
+    }
+
+    #[test]
+    fn resume_offsets() {
+        assert_eq!(resume_offset(Resume::No, None).unwrap(), 0);
+        assert_eq!(resume_offset(Resume::At(7), None).unwrap(), 7);
+        let missing = PathBuf::from("/nonexistent/envoi/file");
+        assert_eq!(resume_offset(Resume::Auto, Some(&missing)).unwrap(), 0);
+        assert_eq!(
+            resume_offset(Resume::At(5), Some(&missing))
+                .unwrap_err()
+                .exit_code(),
+            36
+        );
+    }
+
+    #[test]
+    fn limited_rates_read_small_pieces() {
+        assert_eq!(rate_buffer(None), BUFFER);
+        assert_eq!(rate_buffer(Some(100)), 1024);
+        assert_eq!(rate_buffer(Some(100_000)), 10_000);
+    }
+}
