@@ -119,10 +119,60 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    println!(
-        "\nThe async and poll-driven front ends join this tour as they land (issues 6 and 7)."
-    );
+    #[cfg(feature = "tokio")]
+    async_section(&server, trust_test_ca())?;
+
+    println!("\nThe poll-driven front end joins this tour as it lands (issue 7).");
     Ok(())
+}
+
+/// The async front end: the same settings built with `build_async`, a few GETs at once on a
+/// runtime of the example's own, and a send whose procedure runs when the answer comes.
+#[cfg(feature = "tokio")]
+fn async_section(server: &TestServer, tls: TlsOptions) -> Result<(), Box<dyn std::error::Error>> {
+    section("6. Concurrent GETs with the async client (tokio), one pool shared by every task");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let client = envoi::AsyncClient::builder()
+        .timeout(Duration::from_secs(30))
+        .tls(tls)
+        .build_async()?;
+    runtime.block_on(async {
+        let started = std::time::Instant::now();
+        let tasks: Vec<_> = ["/get", "/bytes/100000", "/delay/1", "/gzip"]
+            .into_iter()
+            .map(|path| {
+                let (client, url) = (client.clone(), server.https_url(path));
+                tokio::spawn(async move {
+                    let response = client.get(&url).send().await?;
+                    let status = response.status();
+                    let body = response.bytes().await?;
+                    Ok::<_, envoi::Error>((url, status, body.len()))
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (url, status, length) = task.await??;
+            println!("{status} {length:>6} bytes  {url}");
+        }
+        println!(
+            "all four in {:?} (one of them waits 1 s)",
+            started.elapsed()
+        );
+
+        // WinDev's asynchronous Send(request, procedure): the procedure runs once, here
+        // with the body read inside it.
+        let request = client.get(&server.https_url("/uuid")).build()?;
+        let done = client.send_then(request, |result| async move {
+            let text = result?.text().await?;
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            println!("procedure called with: {text}");
+            Ok::<_, envoi::Error>(())
+        });
+        done.wait().await??;
+        Ok(())
+    })
 }
 
 fn section(title: &str) {

@@ -349,6 +349,13 @@ impl ClientBuilder {
         crate::blocking::Client::from_config(config)
     }
 
+    /// Builds an async client, for tokio ([`AsyncClient`](crate::AsyncClient)).
+    #[cfg(feature = "tokio")]
+    pub fn build_async(self) -> Result<crate::AsyncClient, Error> {
+        let config = self.finish()?;
+        crate::AsyncClient::from_config(config)
+    }
+
     pub(crate) fn finish(self) -> Result<Config, Error> {
         match self.error {
             Some(e) => Err(e),

@@ -5,16 +5,21 @@
 //! bytes and wait:
 //!
 //! - **blocking**: `envoi::blocking::Client`, a synchronous client over std sockets and rustls.
-//! - **async**: `envoi::AsyncClient` on tokio (not yet built: issue 6).
-//! - **poll-driven**: `envoi::poll::HttpClient` and `envoi::poll::Request`, driven by calling
-//!   `poll()` once a frame from a game or UI loop (not yet built: issue 7).
+//! - **async**: `envoi::AsyncClient` on tokio (feature `tokio`, on by default): `send().await`,
+//!   bodies as `tokio::io::AsyncRead` or a `Stream` of `Bytes`, one pool shared across tasks.
+//! - **poll-driven**: [`poll::HttpClient`] and [`poll::Request`] (Godot's `HTTPClient` and
+//!   `HTTPRequest`), driven by calling `poll()` once a frame from a game or UI loop; nothing
+//!   in it blocks.
 
+#[cfg(feature = "tokio")]
+mod async_client;
 pub mod blocking;
 mod config;
 mod error;
 mod event;
 mod exchange;
 pub mod policy;
+pub mod poll;
 mod pool;
 mod proxy;
 mod request;
@@ -22,6 +27,10 @@ pub mod tls;
 mod transport;
 pub mod winhttp;
 
+#[cfg(feature = "tokio")]
+pub use async_client::{
+    AsyncClient, AsyncCompletion, AsyncRequestBuilder, AsyncResponse, BodyStream,
+};
 pub use config::{
     ClientBuilder, IpVersion, DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPECT_CONTINUE_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_IDLE_PER_HOST,

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, TimeoutPhase};
@@ -49,9 +49,11 @@ pub(crate) struct Connection {
     pub(crate) slot: Slot,
 }
 
-/// A reserved place among the open connections of a route; released on drop.
+/// A reserved place among the open connections of a route; released on drop. It points at
+/// its pool weakly, so idle connections do not keep a dropped client's pool (and their
+/// sockets) alive.
 pub(crate) struct Slot {
-    pool: Arc<Pool>,
+    pool: Weak<Pool>,
     route: Route,
 }
 
@@ -118,7 +120,7 @@ impl Pool {
                 *state.open_per_route.entry(route.clone()).or_default() += 1;
                 state.open_total += 1;
                 return Ok(Checkout::Open(Slot {
-                    pool: Arc::clone(self),
+                    pool: Arc::downgrade(self),
                     route: route.clone(),
                 }));
             }
@@ -224,7 +226,9 @@ impl Pool {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.pool.release(&self.route);
+        if let Some(pool) = self.pool.upgrade() {
+            pool.release(&self.route);
+        }
     }
 }
 
@@ -325,6 +329,22 @@ mod tests {
             pool.checkin(conn);
         }
         assert_eq!(pool.idle_count(), 2);
+    }
+
+    #[test]
+    fn dropping_the_pool_closes_its_idle_connections() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let pool = Pool::new(limits(None));
+        let conn = open(&pool, &listener);
+        let (mut server_side, _) = listener.accept().unwrap();
+        pool.checkin(conn);
+        drop(pool);
+        server_side
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut buf = [0u8; 1];
+        let n = std::io::Read::read(&mut server_side, &mut buf).unwrap();
+        assert_eq!(n, 0, "the idle connection was closed");
     }
 
     #[test]

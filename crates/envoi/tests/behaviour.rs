@@ -81,3 +81,12 @@ macro_rules! behaviours {
 mod blocking {
     behaviours!(crate::support::Blocking);
 }
+
+mod poll {
+    behaviours!(crate::support::Poll);
+}
+
+#[cfg(feature = "tokio")]
+mod async_client {
+    behaviours!(crate::support::Async);
+}

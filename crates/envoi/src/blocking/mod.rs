@@ -8,6 +8,7 @@
 //! # Ok::<(), envoi::Error>(())
 //! ```
 
+mod completion;
 mod response;
 mod transfer;
 mod upload;
@@ -28,6 +29,7 @@ use crate::policy::CancelHandle;
 use crate::pool::{Pool, PoolLimits};
 use crate::request::{header_pair, Body, BodySource, Request, UserValue};
 use crate::transport::route::Route;
+pub use completion::Completion;
 use response::BodyOptions;
 pub use response::Response;
 use transfer::Transfer;
@@ -117,6 +119,19 @@ impl Client {
     pub fn execute(&self, request: &Request) -> Result<Response, Error> {
         self.execute_inner(request)
             .map_err(|e| e.with_url(&request.url))
+    }
+
+    /// Sends `request` on a thread of its own and calls `procedure` once with the outcome, the
+    /// response (its body still readable in the procedure) or the typed error (WinDev's
+    /// asynchronous `Send(request, procedure)`). The returned handle waits for the procedure's
+    /// value or cancels the request; a cancelled request still calls the procedure, with
+    /// [`ErrorKind::Cancelled`].
+    pub fn send_then<T, F>(&self, request: Request, procedure: F) -> Completion<T>
+    where
+        F: FnOnce(Result<Response, Error>) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        completion::start(self, request, procedure)
     }
 
     /// Downloads the response body of `request` to `path` through `<path>.part`, renamed when

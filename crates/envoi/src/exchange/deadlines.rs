@@ -19,13 +19,34 @@ pub(crate) struct Deadlines {
 
 impl Deadlines {
     pub(crate) fn new(config: &Config, request: &Request, start: Instant) -> Self {
-        let total = request.timeout.or(config.timeout).map(|t| start + t);
-        let connect_timeout = request.connect_timeout.or(config.connect_timeout);
+        Self::with_overrides(
+            config,
+            [
+                request.timeout,
+                request.connect_timeout,
+                request.read_timeout,
+            ],
+            start,
+        )
+    }
+
+    /// The deadlines of a connection that carries no [`Request`] of its own (the poll front
+    /// end's `HttpClient`, driven request by request): the client's settings alone.
+    pub(crate) fn for_config(config: &Config, start: Instant) -> Self {
+        Self::with_overrides(config, [None; 3], start)
+    }
+
+    /// `overrides` are the request's total, connect and read timeouts, each replacing the
+    /// client's when set.
+    fn with_overrides(config: &Config, overrides: [Option<Duration>; 3], start: Instant) -> Self {
+        let [timeout, connect_timeout, read_timeout] = overrides;
+        let total = timeout.or(config.timeout).map(|t| start + t);
+        let connect_timeout = connect_timeout.or(config.connect_timeout);
         Deadlines {
             total,
             connect: earliest(total, connect_timeout.map(|t| start + t)),
             connect_timeout,
-            read_timeout: request.read_timeout.or(config.read_timeout),
+            read_timeout: read_timeout.or(config.read_timeout),
             write_timeout: config.write_timeout,
         }
     }

@@ -74,7 +74,11 @@ pub(crate) fn connect_head(config: &Config, route: &Route) -> Result<RequestHead
 
 /// Sets Content-Length or Transfer-Encoding from the body, unless the caller set them; a
 /// caller's Content-Length must agree with a body of known length.
-fn frame_body(method: &Method, length: Option<u64>, headers: &mut HeaderMap) -> Result<(), Error> {
+pub(crate) fn frame_body(
+    method: &Method,
+    length: Option<u64>,
+    headers: &mut HeaderMap,
+) -> Result<(), Error> {
     let chunked_by_caller = headers.contains_key(header::TRANSFER_ENCODING);
     if let Some(declared) = headers.get(header::CONTENT_LENGTH) {
         let declared_len = declared
@@ -112,7 +116,7 @@ fn frame_body(method: &Method, length: Option<u64>, headers: &mut HeaderMap) -> 
 }
 
 /// The Host header: the URL's host, with the port when it is not the scheme's default.
-fn host_value(route: &Route) -> Result<HeaderValue, Error> {
+pub(crate) fn host_value(route: &Route) -> Result<HeaderValue, Error> {
     let default_port = if route.https { 443 } else { 80 };
     let text = match (route.host.contains(':'), route.port == default_port) {
         (true, true) => format!("[{}]", route.host),

@@ -22,7 +22,7 @@ use crate::policy::Auth;
 use crate::request::Request;
 use crate::transport::route::Route;
 pub(crate) use deadlines::{earliest, timeout, Deadlines};
-pub(crate) use head::{connect_head, request_head};
+pub(crate) use head::{connect_head, frame_body, host_value, request_head};
 
 /// What to do after a response head.
 #[derive(Debug)]

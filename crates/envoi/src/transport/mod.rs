@@ -6,7 +6,7 @@ pub(crate) mod route;
 pub(crate) mod stream;
 pub(crate) mod tcp;
 pub(crate) mod tls;
-mod tunnel;
+pub(crate) mod tunnel;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 
 /// RFC 8305 §5's recommended "Connection Attempt Delay".
-const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+pub(crate) const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 
 /// Connects to the first address that answers. Attempts start one after another,
 /// [`ATTEMPT_DELAY`] apart or as soon as the previous one fails, and race; the first to
@@ -100,7 +100,7 @@ fn connect_one(addr: SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStr
     Ok(socket.into())
 }
 
-fn connect_error(addr: SocketAddr, e: io::Error, deadline: Option<Instant>) -> Error {
+pub(crate) fn connect_error(addr: SocketAddr, e: io::Error, deadline: Option<Instant>) -> Error {
     let timed_out = matches!(
         e.kind(),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock

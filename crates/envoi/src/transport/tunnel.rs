@@ -19,10 +19,7 @@ pub(crate) fn connect(
     tcp: &mut TcpStream,
     deadline: Option<Instant>,
 ) -> Result<(), Error> {
-    let head = connect_head(config, route)?;
-    let mut proto = envoi_proto::Connection::new(config.limits.clone());
-    let mut out = Vec::new();
-    proto.send_request(&head, &mut out)?;
+    let (mut proto, out) = request(config, route)?;
     let timed_out = || Error::new(ErrorKind::Timeout(TimeoutPhase::Connect), "proxy CONNECT");
     let failed = |e: std::io::Error| {
         if is_timeout(&e) {
@@ -33,21 +30,41 @@ pub(crate) fn connect(
     };
     set_deadline(tcp, deadline).map_err(failed)?;
     tcp.write_all(&out).map_err(failed)?;
+    while !answer(&mut proto, route)? {
+        set_deadline(tcp, deadline).map_err(failed)?;
+        let n = proto
+            .receive_with(4096, |buf| tcp.read(buf))
+            .map_err(failed)?;
+        if n == 0 {
+            proto.receive_eof();
+        }
+    }
+    Ok(())
+}
+
+/// The protocol state and the bytes of the CONNECT request for the route's origin; every
+/// front end writes these bytes, then feeds the proxy's answer to [`answer`].
+pub(crate) fn request(
+    config: &Config,
+    route: &Route,
+) -> Result<(envoi_proto::Connection, Vec<u8>), Error> {
+    let head = connect_head(config, route)?;
+    let mut proto = envoi_proto::Connection::new(config.limits.clone());
+    let mut out = Vec::new();
+    proto.send_request(&head, &mut out)?;
+    Ok((proto, out))
+}
+
+/// Reads the proxy's answer received so far: `Ok(true)` once the tunnel is open, `Ok(false)`
+/// when more bytes are needed (or the proxy closed: `receive_eof` makes the next call fail).
+pub(crate) fn answer(proto: &mut envoi_proto::Connection, route: &Route) -> Result<bool, Error> {
     loop {
         match proto.next_event().map_err(proxy_protocol_error)? {
-            Event::NeedData => {
-                set_deadline(tcp, deadline).map_err(failed)?;
-                let n = proto
-                    .receive_with(4096, |buf| tcp.read(buf))
-                    .map_err(failed)?;
-                if n == 0 {
-                    proto.receive_eof();
-                }
-            }
+            Event::NeedData => return Ok(false),
             Event::Informational(_) => {}
             Event::ResponseHead(response) if response.status().is_success() => {
                 return match proto.next_event().map_err(proxy_protocol_error)? {
-                    Event::Upgraded(early) if early.is_empty() => Ok(()),
+                    Event::Upgraded(early) if early.is_empty() => Ok(true),
                     _ => Err(Error::new(
                         ErrorKind::ProxyFailed,
                         "the proxy sent bytes before the TLS handshake",

@@ -5,10 +5,20 @@
 
 use std::time::Duration;
 
+#[cfg(feature = "tokio")]
+mod async_front;
+#[cfg(feature = "tokio")]
+#[allow(unused_imports)]
+pub use async_front::Async;
+
 pub use envoi::{ClientBuilder, Error, ErrorKind, Request};
 #[allow(unused_imports)]
 pub use envoi_testserver::{CertKind, TestServer};
 pub use http::Method;
+
+mod poll_front;
+#[allow(unused_imports)]
+pub use poll_front::Poll;
 
 /// What a front end made of one request.
 #[derive(Debug)]

@@ -1,0 +1,393 @@
+//! The async response: its head at once, its body as a `tokio::io::AsyncRead`, as a `Stream`
+//! of `Bytes`, or whole.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use envoi_proto::{BodyFraming, RawField, ResponseHead};
+use http::{HeaderMap, StatusCode, Version};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use url::Url;
+
+use super::body::{BodyReader, WireBody};
+use super::transfer::Transfer;
+use super::wait::CancelWatch;
+use crate::error::{Error, ErrorKind};
+use crate::event::{EventSink, Timings};
+use crate::policy::decode::{strip_decoded_headers, ContentDecoder};
+use crate::policy::download::{body_size, DownloadFile, Progress};
+use crate::policy::CancelHandle;
+
+/// Size of the pieces a body is read in by the helpers.
+const CHUNK: usize = 64 * 1024;
+
+/// How a delivered body is read: decoded or not, within a limit, cancellable.
+#[derive(Default)]
+pub(crate) struct BodyOptions {
+    pub(crate) decoder: Option<ContentDecoder>,
+    pub(crate) limit: Option<u64>,
+    pub(crate) redirects: usize,
+    pub(crate) cancel: Option<CancelHandle>,
+}
+
+/// A response from [`AsyncClient`](crate::AsyncClient): status, version, headers, and a body
+/// read as a stream.
+///
+/// Reading the body to the end returns the connection to the pool; dropping the response (or
+/// the future reading it) before that closes the connection instead, so a half-read
+/// connection is never reused.
+pub struct AsyncResponse {
+    head: ResponseHead,
+    url: Url,
+    body: BodyReader,
+    redirects: usize,
+    /// The announced body size (None when chunked, close-delimited or decoded).
+    size: Option<u64>,
+}
+
+impl AsyncResponse {
+    pub(crate) fn new(
+        mut head: ResponseHead,
+        transfer: Transfer,
+        sink: EventSink,
+        url: Url,
+        options: BodyOptions,
+    ) -> Self {
+        let decoding = options.decoder.is_some();
+        let size = body_size(head.headers(), decoding);
+        if decoding {
+            // The caller sees the decoded body: its length and coding are no longer these.
+            strip_decoded_headers(head.headers_mut());
+        }
+        let mut wire = WireBody::new(transfer, sink, head.framing().known_length());
+        if head.framing() == BodyFraming::Empty {
+            wire.complete_if_ready();
+        }
+        let cancel = options.cancel.as_ref().map(CancelWatch::new);
+        AsyncResponse {
+            head,
+            url,
+            body: BodyReader::new(wire, options.decoder, options.limit, cancel),
+            redirects: options.redirects,
+            size,
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.head.status()
+    }
+
+    /// The HTTP version of the response.
+    pub fn version(&self) -> Version {
+        self.head.version()
+    }
+
+    /// The reason phrase as sent.
+    pub fn reason(&self) -> &str {
+        self.head.reason()
+    }
+
+    /// The header fields (without Content-Encoding and Content-Length when the body is
+    /// decoded).
+    pub fn headers(&self) -> &HeaderMap {
+        self.head.headers()
+    }
+
+    /// The header fields in the order and letter case they were received.
+    pub fn raw_fields(&self) -> Vec<RawField> {
+        self.head.fields()
+    }
+
+    /// The response head exactly as received (what `curl -i` prints).
+    pub fn raw_head(&self) -> &Bytes {
+        self.head.raw()
+    }
+
+    /// The URL this response answers (after redirects).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Redirects followed before this response.
+    pub fn redirects(&self) -> usize {
+        self.redirects
+    }
+
+    /// The body length when the response announces it; `None` when it is chunked, runs to
+    /// the connection's close, or is being decoded.
+    pub fn content_length(&self) -> Option<u64> {
+        self.size
+    }
+
+    /// True when the body is chunked.
+    pub fn is_chunked(&self) -> bool {
+        self.head.framing().is_chunked()
+    }
+
+    /// Body bytes received so far, as they came over the wire (before decoding).
+    pub fn received_bytes(&self) -> u64 {
+        self.body.wire.received
+    }
+
+    /// Body bytes handed out so far and the body size when announced.
+    pub fn progress(&self) -> Progress {
+        let mut progress = Progress::new(self.size);
+        progress.add(self.body.delivered);
+        progress
+    }
+
+    /// The trailer fields of a chunked body, once it has been read to the end.
+    pub fn trailers(&self) -> Option<&HeaderMap> {
+        self.body.wire.trailers.as_ref()
+    }
+
+    /// When each phase ended (curl's `-w` times).
+    pub fn timings(&self) -> Timings {
+        self.body.wire.sink.timings
+    }
+
+    /// Reads body bytes into `buf`; 0 means the body is complete (or `buf` is empty). A body
+    /// that ends early is an error, never a short success; so is one over the size limit.
+    pub async fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        poll_fn(|cx| self.poll_read_body(cx, buf)).await
+    }
+
+    fn poll_read_body(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<Result<usize, Error>> {
+        self.body
+            .poll_read(cx, buf)
+            .map_err(|e| e.with_url(&self.url))
+    }
+
+    /// The next piece of the body, or `None` at its end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        let mut buf = vec![0u8; CHUNK];
+        let n = self.read_body(&mut buf).await?;
+        // A copy of exactly the bytes read, rather than a piece holding the whole buffer.
+        Ok((n > 0).then(|| Bytes::copy_from_slice(&buf[..n])))
+    }
+
+    /// The body as a [`Stream`](futures_core::Stream) of [`Bytes`] pieces, ending after the
+    /// last one; a failure is the stream's last item.
+    pub fn bytes_stream(self) -> BodyStream {
+        BodyStream {
+            response: self,
+            scratch: vec![0u8; CHUNK].into_boxed_slice(),
+            done: false,
+        }
+    }
+
+    /// Reads the whole body.
+    pub async fn bytes(mut self) -> Result<Bytes, Error> {
+        self.read_to_bytes().await
+    }
+
+    async fn read_to_bytes(&mut self) -> Result<Bytes, Error> {
+        // A known size is read into a buffer of exactly that size (plus the byte that
+        // shows the end); an unknown one grows.
+        let capacity = self
+            .content_length()
+            .map_or(8 * 1024, |n| n.min(64 * 1024 * 1024) as usize + 1);
+        let mut all = BytesMut::with_capacity(capacity);
+        loop {
+            let filled = all.len();
+            if all.capacity() == filled {
+                all.reserve(filled.clamp(8 * 1024, CHUNK));
+            }
+            all.resize(all.capacity(), 0);
+            let n = self.read_body(&mut all[filled..]).await;
+            all.truncate(filled + *n.as_ref().unwrap_or(&0));
+            if n? == 0 {
+                return Ok(all.freeze());
+            }
+        }
+    }
+
+    /// Reads the whole body as text, decoded from the charset of Content-Type (UTF-8 when
+    /// none is given); malformed sequences become U+FFFD.
+    pub async fn text(mut self) -> Result<String, Error> {
+        let label = self
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(charset_of)
+            .map(str::to_owned);
+        let bytes = self.read_to_bytes().await?;
+        let encoding = label
+            .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()))
+            .unwrap_or(encoding_rs::UTF_8);
+        let (text, _, _) = encoding.decode(&bytes);
+        Ok(text.into_owned())
+    }
+
+    /// Copies the body into `writer`; returns the number of bytes copied.
+    pub async fn copy_to<W: AsyncWrite + Unpin + ?Sized>(
+        &mut self,
+        writer: &mut W,
+    ) -> Result<u64, Error> {
+        let mut buf = vec![0u8; CHUNK];
+        let mut total = 0u64;
+        loop {
+            let n = self.read_body(&mut buf).await?;
+            if n == 0 {
+                writer.flush().await.map_err(write_out_failed)?;
+                return Ok(total);
+            }
+            writer
+                .write_all(&buf[..n])
+                .await
+                .map_err(write_out_failed)?;
+            total += n as u64;
+        }
+    }
+
+    /// Streams the body into `path`: written to `<path>.part` and renamed when complete, so
+    /// a failed download never leaves a file that looks complete
+    /// ([`ErrorKind::DownloadFileCantOpen`], [`ErrorKind::DownloadFileWriteError`]). The file
+    /// work runs on tokio's blocking pool.
+    pub async fn save_to(self, path: impl AsRef<Path>) -> Result<PathBuf, Error> {
+        let path = path.as_ref().to_path_buf();
+        let file = on_blocking_pool(move || DownloadFile::create(path)).await?;
+        self.save_into(file).await
+    }
+
+    /// Streams the body into an open download and commits it.
+    pub(crate) async fn save_into(mut self, mut file: DownloadFile) -> Result<PathBuf, Error> {
+        loop {
+            let Some(piece) = self.chunk().await? else {
+                return on_blocking_pool(move || file.commit()).await;
+            };
+            file = on_blocking_pool(move || file.write(&piece).map(|()| file)).await?;
+        }
+    }
+
+    /// Reads a small body to its end and drops it, so the connection can carry the next hop.
+    pub(crate) async fn discard(mut self) {
+        self.body.wire.discard().await;
+    }
+}
+
+/// Runs file work on tokio's blocking pool. If the task cannot finish (the runtime is shutting
+/// down), the download file it held was dropped, which removed its `.part`.
+pub(super) async fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+        Err(Error::new(ErrorKind::DownloadFileWriteError, "the file task failed").with_source(e))
+    })
+}
+
+fn write_out_failed(e: io::Error) -> Error {
+    Error::new(ErrorKind::BodyIo, "writing the body out").with_source(e)
+}
+
+/// The `charset` parameter of a Content-Type value (as the blocking response reads it).
+fn charset_of(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"'))
+    })
+}
+
+impl AsyncRead for AsyncResponse {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let out = buf.initialize_unfilled();
+        match this.poll_read_body(cx, out) {
+            Poll::Ready(Ok(n)) => {
+                buf.advance(n);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(io::Error::other(e))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl fmt::Debug for AsyncResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncResponse")
+            .field("url", &self.url.as_str())
+            .field("status", &self.status())
+            .field("version", &self.version())
+            .field("headers", self.headers())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A response body as a [`Stream`](futures_core::Stream) of [`Bytes`] pieces, from
+/// [`AsyncResponse::bytes_stream`]. After an error or the last piece it yields nothing more.
+pub struct BodyStream {
+    response: AsyncResponse,
+    scratch: Box<[u8]>,
+    done: bool,
+}
+
+impl BodyStream {
+    /// The response the body belongs to (its head, and its trailers once the body ended).
+    pub fn response(&self) -> &AsyncResponse {
+        &self.response
+    }
+}
+
+impl futures_core::Stream for BodyStream {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let polled = this.response.poll_read_body(cx, &mut this.scratch);
+        match polled {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(0)) => {
+                this.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Ok(n)) => Poll::Ready(Some(Ok(Bytes::copy_from_slice(&this.scratch[..n])))),
+            Poll::Ready(Err(e)) => {
+                this.done = true;
+                Poll::Ready(Some(Err(e)))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyStream")
+            .field("response", &self.response)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::charset_of;
+
+    #[test]
+    fn charset_is_read_from_content_type_parameters() {
+        assert_eq!(
+            charset_of("text/plain; charset=ISO-8859-1"),
+            Some("ISO-8859-1")
+        );
+        assert_eq!(charset_of("application/json"), None);
+    }
+}

@@ -1,0 +1,241 @@
+//! Opening connections for the async front end: resolution, TCP with Happy Eyeballs, a
+//! CONNECT tunnel through a proxy, then TLS through tokio-rustls. Every decision is the shared
+//! transport's (address order, the CONNECT request and the reading of its answer, the TLS
+//! configuration, server name and error classification); only the waiting is tokio's.
+
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+use super::stream::{AsyncStream, TlsConn};
+use super::wait::within;
+use super::ClientInner;
+use crate::error::{Error, ErrorKind, TimeoutPhase};
+use crate::event::{EventKind, EventSink};
+use crate::exchange::Deadlines;
+use crate::transport::route::Route;
+use crate::transport::tcp::{connect_error, ATTEMPT_DELAY};
+use crate::transport::tls::{self, HandshakeFacts};
+use crate::transport::{dns, tunnel};
+
+/// Opens a connection for `route`: to the origin, or to its proxy (with a CONNECT tunnel for
+/// https), and with TLS for https. Resolution, TCP and TLS share the connect deadline.
+pub(crate) async fn open(
+    client: &Arc<ClientInner>,
+    route: &Route,
+    deadlines: &Deadlines,
+    sink: &mut EventSink,
+) -> Result<(AsyncStream, SocketAddr), Error> {
+    let deadline = deadlines.connect();
+    let (host, port) = route.connect_target();
+    sink.emit(EventKind::Resolving {
+        host: host.to_owned(),
+    });
+    let addrs = resolve(client, host, port, deadline).await?;
+    sink.emit(EventKind::Resolved {
+        addrs: addrs.clone(),
+    });
+    let (mut tcp, peer) = connect(&addrs, deadline, sink).await?;
+    sink.emit(EventKind::Connected {
+        addr: peer,
+        reused: false,
+    });
+    if route.is_tunnel() {
+        open_tunnel(client, route, &mut tcp, deadline).await?;
+    }
+    if !route.https {
+        return Ok((AsyncStream::Plain(tcp), peer));
+    }
+    let stream = handshake(client, &route.host, tcp, deadline, sink).await?;
+    Ok((stream, peer))
+}
+
+/// The shared resolution (`dns::resolve`: literals, overrides, the pluggable resolver, the
+/// address order). A name that needs a lookup, which blocks, is looked up on tokio's blocking
+/// pool and waited for no longer than the deadline; a late answer is dropped.
+async fn resolve(
+    client: &Arc<ClientInner>,
+    host: &str,
+    port: u16,
+    deadline: Option<Instant>,
+) -> Result<Vec<SocketAddr>, Error> {
+    let config = &client.config;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let answered_at_once = bare.parse::<IpAddr>().is_ok()
+        || config
+            .resolve_overrides
+            .contains_key(&(bare.to_ascii_lowercase(), port));
+    if answered_at_once {
+        return dns::resolve(config, host, port, None);
+    }
+    let owner = Arc::clone(client);
+    let name = host.to_owned();
+    let lookup = async move {
+        tokio::task::spawn_blocking(move || dns::resolve(&owner.config, &name, port, None))
+            .await
+            .map_err(|e| {
+                Error::new(ErrorKind::CantResolve, "the resolver task failed").with_source(e)
+            })?
+    };
+    within(deadline, TimeoutPhase::Resolve, lookup)
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::Timeout(_) => {
+                Error::new(ErrorKind::Timeout(TimeoutPhase::Resolve), bare.to_owned())
+            }
+            _ => e,
+        })
+}
+
+/// Connects to the first address that answers (RFC 8305): attempts start one after another,
+/// [`ATTEMPT_DELAY`] apart or as soon as the previous one fails, and race; the first to
+/// connect wins and the others are dropped.
+async fn connect(
+    addrs: &[SocketAddr],
+    deadline: Option<Instant>,
+    sink: &mut EventSink,
+) -> Result<(TcpStream, SocketAddr), Error> {
+    if let [addr] = addrs {
+        sink.emit(EventKind::Connecting { addr: *addr });
+        let attempt = async { connect_one(*addr).await.map_err(|e| (*addr, e)) };
+        return match deadline {
+            None => attempt.await,
+            Some(d) => tokio::time::timeout_at(d.into(), attempt)
+                .await
+                .unwrap_or_else(|_| Err((*addr, timed_out()))),
+        }
+        .map(|s| (s, *addr))
+        .map_err(|(addr, e)| connect_error(addr, e, deadline));
+    }
+    let mut attempts = JoinSet::new();
+    let mut next = 0;
+    let mut last_error: Option<(SocketAddr, io::Error)> = None;
+    let race = async {
+        loop {
+            if let Some(&addr) = addrs.get(next) {
+                next += 1;
+                sink.emit(EventKind::Connecting { addr });
+                attempts.spawn(async move { (addr, connect_one(addr).await) });
+            }
+            if attempts.is_empty() {
+                return None;
+            }
+            let more = next < addrs.len();
+            tokio::select! {
+                joined = attempts.join_next() => match joined {
+                    Some(Ok((addr, Ok(stream)))) => return Some((stream, addr)),
+                    Some(Ok((addr, Err(e)))) => last_error = Some((addr, e)),
+                    // An attempt that panicked or was aborted: the others go on.
+                    Some(Err(_)) | None => {}
+                },
+                () = tokio::time::sleep(ATTEMPT_DELAY), if more => {}
+            }
+        }
+    };
+    let won = match deadline {
+        None => race.await,
+        Some(d) => match tokio::time::timeout_at(d.into(), race).await {
+            Ok(won) => won,
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorKind::Timeout(TimeoutPhase::Connect),
+                    format!("no answer from {next} addresses"),
+                ))
+            }
+        },
+    };
+    if let Some(won) = won {
+        return Ok(won);
+    }
+    match last_error {
+        Some((addr, e)) => Err(connect_error(addr, e, deadline)),
+        None => Err(Error::new(ErrorKind::CantConnect, "no address to try")),
+    }
+}
+
+async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect(addr).await?;
+    // Requests are written whole; waiting for more bytes to coalesce only adds latency.
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "deadline passed")
+}
+
+/// Asks the proxy for a tunnel to the route's origin: the request and the reading of the
+/// answer are the shared tunnel's, within the connect deadline.
+async fn open_tunnel(
+    client: &ClientInner,
+    route: &Route,
+    tcp: &mut TcpStream,
+    deadline: Option<Instant>,
+) -> Result<(), Error> {
+    let (mut proto, out) = tunnel::request(&client.config, route)?;
+    let failed =
+        |e: io::Error| Error::new(ErrorKind::ProxyFailed, "proxy connection failed").with_source(e);
+    let talk = async {
+        tcp.write_all(&out).await.map_err(failed)?;
+        let mut buf = vec![0u8; 4096];
+        while !tunnel::answer(&mut proto, route)? {
+            let n = tcp.read(&mut buf).await.map_err(failed)?;
+            if n == 0 {
+                proto.receive_eof();
+            }
+            proto.receive(&buf[..n]);
+        }
+        Ok(())
+    };
+    match deadline {
+        None => talk.await,
+        Some(d) => tokio::time::timeout_at(d.into(), talk)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorKind::Timeout(TimeoutPhase::Connect),
+                    "proxy CONNECT",
+                ))
+            }),
+    }
+}
+
+/// The TLS handshake with the client's shared rustls configuration; every poll of the
+/// handshake runs inside the connection's [`HandshakeFacts::observe`], so a refused client
+/// certificate is told apart from other alerts.
+async fn handshake(
+    client: &ClientInner,
+    host: &str,
+    tcp: TcpStream,
+    deadline: Option<Instant>,
+    sink: &mut EventSink,
+) -> Result<AsyncStream, Error> {
+    let name = tls::server_name(host, &client.config.tls)?;
+    sink.emit(EventKind::TlsHandshakeStarted);
+    let facts = HandshakeFacts::new();
+    let mut connecting = client.tls.connect(name, tcp);
+    let handshake = poll_fn(|cx| facts.observe(|| Pin::new(&mut connecting).poll(cx)));
+    let finished = match deadline {
+        None => handshake.await,
+        Some(d) => tokio::time::timeout_at(d.into(), handshake)
+            .await
+            .map_err(|_| Error::new(ErrorKind::Timeout(TimeoutPhase::Tls), host.to_owned()))?,
+    };
+    let inner = finished.map_err(|e| tls::classify_io(e, &facts))?;
+    let version = inner
+        .get_ref()
+        .1
+        .protocol_version()
+        .and_then(|v| v.as_str())
+        .unwrap_or("TLS")
+        .to_owned();
+    sink.emit(EventKind::TlsHandshakeDone { version });
+    Ok(AsyncStream::Tls(Box::new(TlsConn { inner, facts })))
+}

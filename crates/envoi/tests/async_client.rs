@@ -1,0 +1,552 @@
+//! Behaviour that only the async front end has: many tasks sharing one pool, futures dropped
+//! mid-request, bodies as `AsyncRead` and as a `Stream`, and send-with-completion (on both
+//! clients, since it is the asynchronous send of each).
+
+#![cfg(feature = "tokio")]
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use envoi::{AsyncClient, CancelHandle, EventKind};
+use futures_core::Stream;
+use support::*;
+use tokio::io::AsyncReadExt;
+
+/// The file-descriptor count is process-wide: tests of this file run one at a time so that
+/// one test's sockets never show in another's count.
+fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A client that records whether each connection it used was new or reused.
+fn recording_client(builder: ClientBuilder) -> (AsyncClient, Arc<Mutex<Vec<bool>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let client = builder
+        .observer(move |e| {
+            if let EventKind::Connected { reused, .. } = e.kind {
+                sink.lock().unwrap().push(reused);
+            }
+        })
+        .build_async()
+        .unwrap();
+    (client, seen)
+}
+
+/// The next item of a stream (what `StreamExt::next` does, without the dependency).
+async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+#[test]
+fn a_thousand_requests_at_concurrency_64_complete_without_leaking_connections() {
+    let _serial = serial();
+    let server = TestServer::start();
+    // The expected bodies, fetched once with the blocking client.
+    let blocking = builder().build().unwrap();
+    let expected: Vec<Vec<u8>> = (0..8)
+        .map(|seed| {
+            let url = server.url(&format!("/bytes/4096?seed={seed}"));
+            blocking.get(&url).send().unwrap().bytes().unwrap().to_vec()
+        })
+        .collect();
+    drop(blocking);
+    let rt = runtime();
+    std::thread::sleep(Duration::from_millis(200));
+    let before = open_fds();
+
+    let (client, connects) = recording_client(builder().pool_max_idle_per_host(64));
+    let next = Arc::new(AtomicUsize::new(0));
+    let expected = Arc::new(expected);
+    let started = Instant::now();
+    let completed = rt.block_on(async {
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..64 {
+            let (client, next, expected) = (client.clone(), next.clone(), expected.clone());
+            let base = server.url("");
+            workers.spawn(async move {
+                let mut done = 0;
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= 1000 {
+                        return done;
+                    }
+                    if i % 2 == 0 {
+                        let url = format!("{base}/get?n={i}");
+                        let response = client.get(&url).send().await.unwrap();
+                        assert_eq!(response.status(), 200);
+                        let json: serde_json::Value =
+                            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+                        assert_eq!(json["args"]["n"], i.to_string());
+                    } else {
+                        let seed = i % 8;
+                        let url = format!("{base}/bytes/4096?seed={seed}");
+                        let body = client.get(&url).send().await.unwrap().bytes().await;
+                        assert_eq!(body.unwrap(), expected[seed], "request {i}");
+                    }
+                    done += 1;
+                }
+            });
+        }
+        let mut completed = 0;
+        while let Some(done) = workers.join_next().await {
+            completed += done.unwrap();
+        }
+        completed
+    });
+    let elapsed = started.elapsed();
+    assert_eq!(completed, 1000);
+    let opened = connects.lock().unwrap().iter().filter(|r| !**r).count();
+    assert!(opened <= 64, "{opened} connections for 64 tasks");
+
+    let during = open_fds();
+    drop(client);
+    // The server closes its side once it sees ours close.
+    let until = Instant::now() + Duration::from_secs(5);
+    let mut after = open_fds();
+    while after > before && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+        after = open_fds();
+    }
+    eprintln!(
+        "1000 requests at concurrency 64 in {elapsed:?} over {opened} connections; \
+         open fds: {before} before, {during} with the client, {after} after dropping it"
+    );
+    assert!(after <= before, "{after} fds open after, {before} before");
+}
+
+#[test]
+fn sequential_requests_reuse_one_connection() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let (client, connects) = recording_client(builder());
+    runtime().block_on(async {
+        for _ in 0..3 {
+            let r = client.get(&server.url("/bytes/1000")).send().await.unwrap();
+            assert_eq!(r.bytes().await.unwrap().len(), 1000);
+        }
+    });
+    assert_eq!(*connects.lock().unwrap(), [false, true, true]);
+}
+
+#[test]
+fn a_response_dropped_mid_body_never_returns_its_connection_to_the_pool() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let (client, connects) = recording_client(builder());
+    runtime().block_on(async {
+        let mut r = client
+            .get(&server.url("/bytes/100000"))
+            .send()
+            .await
+            .unwrap();
+        let mut some = [0u8; 10];
+        r.read_exact(&mut some).await.unwrap();
+        drop(r);
+        let r = client.get(&server.url("/get")).send().await.unwrap();
+        r.bytes().await.unwrap();
+    });
+    assert_eq!(*connects.lock().unwrap(), [false, false]);
+}
+
+#[test]
+fn a_future_dropped_mid_body_never_returns_its_connection_to_the_pool() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let (client, connects) = recording_client(builder());
+    runtime().block_on(async {
+        let url = server.url("/drip?numbytes=10&duration=2");
+        let r = client.get(&url).send().await.unwrap();
+        let reading = tokio::time::timeout(Duration::from_millis(300), r.bytes()).await;
+        assert!(reading.is_err(), "the drip should still be dripping");
+        // And a future dropped before the head arrived.
+        let waiting = client.get(&server.url("/delay/2")).send();
+        assert!(tokio::time::timeout(Duration::from_millis(200), waiting)
+            .await
+            .is_err());
+        let r = client.get(&server.url("/get")).send().await.unwrap();
+        r.bytes().await.unwrap();
+    });
+    assert_eq!(*connects.lock().unwrap(), [false, false, false]);
+}
+
+#[test]
+fn bytes_stream_yields_the_whole_body() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let url = server.url("/stream-bytes/300000?chunk_size=7000&seed=3");
+    let expected = builder().build().unwrap().get(&url).send().unwrap();
+    let expected = expected.bytes().unwrap();
+    let client = builder().build_async().unwrap();
+    let (pieces, body) = runtime().block_on(async {
+        let mut stream = client.get(&url).send().await.unwrap().bytes_stream();
+        let mut body = Vec::new();
+        let mut pieces = 0;
+        while let Some(piece) = next(&mut stream).await {
+            body.extend_from_slice(&piece.unwrap());
+            pieces += 1;
+        }
+        assert!(stream.response().is_chunked());
+        (pieces, body)
+    });
+    assert_eq!(body.len(), 300_000);
+    assert_eq!(body, expected);
+    assert!(pieces > 1, "{pieces}");
+}
+
+#[test]
+fn the_body_reads_as_async_read_and_saves_to_a_file() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let url = server.url("/bytes/200000?seed=9");
+    let client = builder().build_async().unwrap();
+    let dir = std::env::temp_dir().join(format!("envoi-async-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("body.bin");
+    runtime().block_on(async {
+        let mut read = Vec::new();
+        let mut r = client.get(&url).send().await.unwrap();
+        assert_eq!(r.content_length(), Some(200_000));
+        tokio::io::copy(&mut r, &mut read).await.unwrap();
+        assert_eq!(read.len(), 200_000);
+        let saved = client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .save_to(&target)
+            .await;
+        assert_eq!(saved.unwrap(), target);
+        assert_eq!(std::fs::read(&target).unwrap(), read);
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn trailers_and_text_are_available_after_the_body() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let client = builder().build_async().unwrap();
+    runtime().block_on(async {
+        let mut r = client
+            .get(&server.url("/raw/trailers"))
+            .send()
+            .await
+            .unwrap();
+        let mut body = String::new();
+        r.read_to_string(&mut body).await.unwrap();
+        assert_eq!(body, "hello world");
+        assert_eq!(r.trailers().unwrap()["x-trailer"], "done");
+        let text = client.get(&server.url("/get")).send().await.unwrap();
+        assert!(text.text().await.unwrap().contains("\"url\""));
+    });
+}
+
+#[test]
+fn cancelling_mid_body_ends_the_read_as_cancelled() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let client = builder().build_async().unwrap();
+    let handle = CancelHandle::new();
+    runtime().block_on(async {
+        let url = server.url("/drip?numbytes=10&duration=5");
+        let r = client.get(&url).cancel_handle(handle.clone()).send();
+        let r = r.await.unwrap();
+        let remote = handle.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            remote.cancel();
+        });
+        let started = Instant::now();
+        let e = r.bytes().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Cancelled);
+        assert!(started.elapsed() < Duration::from_secs(2));
+    });
+}
+
+#[test]
+fn a_full_pool_makes_a_request_wait_until_its_deadline() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let client = builder().max_connections_per_host(1).build_async().unwrap();
+    runtime().block_on(async {
+        let held = client
+            .get(&server.url("/bytes/100000"))
+            .send()
+            .await
+            .unwrap();
+        let waiting = client
+            .get(&server.url("/get"))
+            .timeout(Duration::from_millis(200))
+            .send()
+            .await;
+        assert_eq!(
+            error_kind(waiting),
+            ErrorKind::Timeout(envoi::TimeoutPhase::Pool)
+        );
+        // Reading the held body to its end frees the slot for the next request.
+        held.bytes().await.unwrap();
+        let r = client.get(&server.url("/get")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    });
+}
+
+#[test]
+fn send_then_calls_the_procedure_once_with_the_response_or_the_error() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let refused = format!(
+        "http://127.0.0.1:{}/",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    // Async: the procedure reads the body.
+    let client = builder().build_async().unwrap();
+    runtime().block_on(async {
+        let counter = Arc::clone(&calls);
+        let done = client.send_then(get(&server.url("/get")), |result| async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            result?.text().await
+        });
+        assert!(done.wait().await.unwrap().unwrap().contains("\"url\""));
+        let counter = Arc::clone(&calls);
+        let done = client.send_then(get(&refused), |result| async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            result.map(|r| r.status())
+        });
+        let e = done.wait().await.unwrap().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::CantConnect);
+    });
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // Blocking: the procedure runs on a thread of its own, the body still readable there.
+    let client = builder().build().unwrap();
+    let counter = Arc::clone(&calls);
+    let done = client.send_then(get(&server.url("/bytes/5000")), move |result| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        result.and_then(|r| r.bytes()).map(|b| b.len())
+    });
+    assert_eq!(done.wait().unwrap().unwrap(), 5000);
+    let counter = Arc::clone(&calls);
+    let done = client.send_then(get(&refused), move |result| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        result.map(|r| r.status())
+    });
+    let e = done.wait().unwrap().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::CantConnect);
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn send_then_is_cancelled_through_its_handle() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let url = server.url("/delay/5");
+    let started = Instant::now();
+    let client = builder().build_async().unwrap();
+    let kind = runtime().block_on(async {
+        let done = client.send_then(get(&url), |result| async move { result.map(|_| ()) });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        done.cancel();
+        done.wait().await.unwrap().unwrap_err().kind()
+    });
+    assert_eq!(kind, ErrorKind::Cancelled);
+    let client = builder().build().unwrap();
+    let done = client.send_then(get(&url), |result| result.map(|_| ()));
+    std::thread::sleep(Duration::from_millis(100));
+    done.cancel();
+    assert_eq!(
+        done.wait().unwrap().unwrap_err().kind(),
+        ErrorKind::Cancelled
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn events_reach_the_observer_from_the_async_path() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let client = builder()
+        .observer(move |e| sink.lock().unwrap().push(e.kind.clone()))
+        .build_async()
+        .unwrap();
+    runtime().block_on(async {
+        let r = client.get(&server.url("/redirect/1")).send().await.unwrap();
+        assert!(r.timings().first_byte.is_some());
+        r.bytes().await.unwrap();
+    });
+    let seen = seen.lock().unwrap();
+    let has = |f: fn(&EventKind) -> bool| seen.iter().any(f);
+    assert!(has(|k| matches!(k, EventKind::Resolving { .. })));
+    assert!(has(|k| matches!(k, EventKind::Connecting { .. })));
+    assert!(has(|k| matches!(k, EventKind::RequestSent { .. })));
+    assert!(has(|k| matches!(k, EventKind::Redirect { .. })));
+    assert!(has(|k| matches!(k, EventKind::BodyProgress { .. })));
+    assert!(has(|k| matches!(k, EventKind::ConnectionPooled)));
+}
+
+/// A CONNECT proxy on loopback for one connection: it answers `status`, and after a 200
+/// splices bytes both ways between the client and the requested authority.
+fn one_tunnel_proxy(status: u16) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Ok((mut client, _)) = listener.accept() else {
+            return;
+        };
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if client.read(&mut byte).unwrap_or(0) == 0 {
+                return;
+            }
+            head.push(byte[0]);
+        }
+        let text = String::from_utf8_lossy(&head).into_owned();
+        assert!(text.starts_with("CONNECT "), "{text}");
+        if status != 200 {
+            let _ = write!(client, "HTTP/1.1 {status} No\r\nContent-Length: 0\r\n\r\n");
+            return;
+        }
+        let target = text.split_whitespace().nth(1).unwrap_or_default();
+        let Ok(upstream) = TcpStream::connect(target) else {
+            return;
+        };
+        let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+        let (mut up_read, mut client_write) =
+            (upstream.try_clone().unwrap(), client.try_clone().unwrap());
+        let back = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut up_read, &mut client_write);
+            let _ = client_write.shutdown(Shutdown::Write);
+        });
+        let mut up_write = upstream;
+        let _ = std::io::copy(&mut client, &mut up_write);
+        let _ = up_write.shutdown(Shutdown::Write);
+        let _ = back.join();
+    });
+    addr
+}
+
+#[test]
+fn https_goes_through_a_connect_tunnel_and_a_refusal_has_its_kind() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let through = |status: u16| {
+        let proxy = envoi::Proxy::new("127.0.0.1", one_tunnel_proxy(status).port());
+        tls_builder(&server)
+            .https_proxy(proxy)
+            .build_async()
+            .unwrap()
+    };
+    runtime().block_on(async {
+        let r = through(200)
+            .get(&server.https_url("/get"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let json: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        assert_eq!(json["url"], server.https_url("/get"));
+        let refused = through(407).get(&server.https_url("/get")).send().await;
+        assert_eq!(error_kind(refused), ErrorKind::AuthenticationFailed);
+        let failed = through(502).get(&server.https_url("/get")).send().await;
+        assert_eq!(error_kind(failed), ErrorKind::ProxyFailed);
+    });
+}
+
+#[test]
+fn a_download_resumes_with_a_range_and_a_failed_one_leaves_no_file() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let whole = builder().build().unwrap().get(&server.url("/range/5000"));
+    let whole = whole.send().unwrap().bytes().unwrap();
+    let dir = std::env::temp_dir().join(format!("envoi-async-dl-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("range.bin");
+    std::fs::write(dir.join("range.bin.part"), &whole[..1234]).unwrap();
+    let client = builder().build_async().unwrap();
+    runtime().block_on(async {
+        let request = client.get(&server.url("/range/5000")).build().unwrap();
+        let (status, path) = client.download(&request, &target, true).await.unwrap();
+        assert_eq!(status, 206);
+        assert_eq!(path.as_deref(), Some(target.as_path()));
+        assert_eq!(std::fs::read(&target).unwrap(), whole);
+        let cut = dir.join("cut.bin");
+        let r = client
+            .get(&server.url("/raw/truncated-length"))
+            .send()
+            .await;
+        let e = r.unwrap().save_to(&cut).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TruncatedBody);
+        assert!(!cut.exists() && !dir.join("cut.bin.part").exists());
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn stream_bodies_are_read_off_the_runtime_and_expect_continue_is_honoured() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let client = builder().build_async().unwrap();
+    let url = server.url("/upload-sink");
+    runtime().block_on(async {
+        let body = std::io::Cursor::new(vec![b'x'; 300_000]);
+        let sized = client
+            .post(&url)
+            .header("Expect", "100-continue")
+            .body(envoi::Body::from_reader(body, 300_000));
+        let json: serde_json::Value =
+            serde_json::from_slice(&sized.send().await.unwrap().bytes().await.unwrap()).unwrap();
+        assert_eq!(
+            (json["bytes"].as_u64(), json["chunked"].as_bool()),
+            (Some(300_000), Some(false))
+        );
+        let body = std::io::Cursor::new(vec![b'y'; 100_000]);
+        let chunked = client.post(&url).body(envoi::Body::chunked(body));
+        let json: serde_json::Value =
+            serde_json::from_slice(&chunked.send().await.unwrap().bytes().await.unwrap()).unwrap();
+        assert_eq!(
+            (json["bytes"].as_u64(), json["chunked"].as_bool()),
+            (Some(100_000), Some(true))
+        );
+    });
+}
+
+#[test]
+fn the_client_is_shared_across_tasks_and_its_values_move_between_threads() {
+    fn send_sync<T: Send + Sync + Clone>() {}
+    fn send<T: Send>() {}
+    send_sync::<AsyncClient>();
+    send::<envoi::AsyncResponse>();
+    send::<envoi::BodyStream>();
+    send::<envoi::AsyncCompletion<()>>();
+    send::<envoi::blocking::Completion<()>>();
+}
