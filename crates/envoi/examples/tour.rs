@@ -122,7 +122,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     #[cfg(feature = "tokio")]
     async_section(&server, trust_test_ca())?;
 
-    println!("\nThe poll-driven front end joins this tour as it lands (issue 7).");
+    println!("\nFor the poll-driven front end in a 60 fps loop: cargo run --example game_loop");
     Ok(())
 }
 

@@ -1,0 +1,15 @@
+//! libcurl through the `curl` crate, measured by the client benchmark harness (`src/client/run.rs`); driven by
+//! `bench/run-client-bench.sh`.
+
+#[path = "../client/common.rs"]
+mod common;
+#[path = "../client/curl.rs"]
+mod imp;
+#[path = "../client/measure.rs"]
+mod measure;
+#[path = "../client/run.rs"]
+mod run;
+
+fn main() -> std::process::ExitCode {
+    run::main("curl", |trust| Ok(Box::new(imp::Curl::new(trust)?)))
+}

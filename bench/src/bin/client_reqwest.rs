@@ -1,0 +1,15 @@
+//! reqwest's blocking client, measured by the client benchmark harness (`src/client/run.rs`); driven by
+//! `bench/run-client-bench.sh`.
+
+#[path = "../client/common.rs"]
+mod common;
+#[path = "../client/reqwest.rs"]
+mod imp;
+#[path = "../client/measure.rs"]
+mod measure;
+#[path = "../client/run.rs"]
+mod run;
+
+fn main() -> std::process::ExitCode {
+    run::main("reqwest", |trust| Ok(Box::new(imp::Reqwest::new(trust)?)))
+}

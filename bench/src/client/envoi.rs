@@ -1,0 +1,69 @@
+//! envoi's blocking client, as its documentation shows it: one `Client`, `get(url).send()`,
+//! the body read with `bytes()` or `read_body` into the caller's buffer.
+//!
+//! For profiling only, `ENVOI_BENCH_READ_BODY=1` reads each small body with `read_body` into
+//! a 1 KiB stack buffer instead of `bytes()` (the tables always use `bytes()`).
+
+use std::time::Duration;
+
+use crate::common::{check_len, until, Client, Pattern, Result, Trust};
+
+pub struct Envoi {
+    client: envoi::blocking::Client,
+}
+
+impl Envoi {
+    pub fn new(trust: &Trust) -> Result<Envoi> {
+        let mut builder = envoi::blocking::Client::builder().decompress(false);
+        if let Some(pem) = &trust.pem {
+            use envoi::tls::{Certificate, RootCertificates, TlsOptions};
+            let tls = Certificate::from_pem(pem)?.into_iter().fold(
+                TlsOptions::default().root_certificates(RootCertificates::OnlyAdded),
+                TlsOptions::add_root_certificate,
+            );
+            builder = builder.tls(tls);
+        }
+        Ok(Envoi {
+            client: builder.build()?,
+        })
+    }
+}
+
+impl Client for Envoi {
+    fn get_loop(&mut self, url: &str, secs: Duration, expect: usize) -> Result<u64> {
+        if std::env::var_os("ENVOI_BENCH_READ_BODY").is_some() {
+            let mut buf = [0u8; 1024];
+            return until(secs, || {
+                let mut response = self.client.get(url).send()?;
+                let mut len = 0;
+                loop {
+                    match response.read_body(&mut buf)? {
+                        0 => break,
+                        n => len += n,
+                    }
+                }
+                check_len(len, expect)
+            });
+        }
+        until(secs, || {
+            let body = self.client.get(url).send()?.bytes()?;
+            check_len(body.len(), expect)
+        })
+    }
+
+    fn download(&mut self, url: &str, buf: &mut [u8]) -> Result<u64> {
+        let mut response = self.client.get(url).send()?;
+        let mut total = 0u64;
+        loop {
+            match response.read_body(buf)? {
+                0 => return Ok(total),
+                n => total += n as u64,
+            }
+        }
+    }
+
+    fn upload(&mut self, url: &str, len: u64) -> Result<String> {
+        let body = envoi::Body::from_reader(Pattern::new(len), len);
+        Ok(self.client.post(url).body(body).send()?.text()?)
+    }
+}
