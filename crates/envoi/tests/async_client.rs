@@ -146,6 +146,21 @@ fn sequential_requests_reuse_one_connection() {
 }
 
 #[test]
+fn https_keep_alive_survives_tls13_session_tickets() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let (client, connects) = recording_client(support::tls_builder(&server));
+    runtime().block_on(async {
+        for _ in 0..3 {
+            let r = client.get(&server.https_url("/get")).send().await.unwrap();
+            r.bytes().await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    });
+    assert_eq!(*connects.lock().unwrap(), [false, true, true]);
+}
+
+#[test]
 fn a_response_dropped_mid_body_never_returns_its_connection_to_the_pool() {
     let _serial = serial();
     let server = TestServer::start();

@@ -303,3 +303,17 @@ fn progress_is_readable_while_the_body_streams() {
     r.copy_to(&mut std::io::sink()).unwrap();
     assert_eq!(r.progress().downloaded(), 1000);
 }
+
+#[test]
+fn https_keep_alive_survives_tls13_session_tickets() {
+    // A TLS 1.3 server sends session tickets after the handshake; they arrive on the idle
+    // connection and must not make it look stale.
+    let server = TestServer::start();
+    let (client, seen) = recording_client(support::tls_builder(&server));
+    for _ in 0..3 {
+        let r = client.get(&server.https_url("/get")).send().unwrap();
+        assert_eq!(r.bytes().unwrap().is_empty(), false);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(connects(&seen), [false, true, true]);
+}
