@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::transport::route::Route;
-use crate::transport::stream::Stream;
+use crate::transport::stream::{remaining, Stream};
 
 /// Settings the pool enforces.
 #[derive(Clone, Copy, Debug)]
@@ -47,6 +47,38 @@ pub(crate) struct Connection {
     pub(crate) proto: envoi_proto::Connection,
     pub(crate) peer: SocketAddr,
     pub(crate) slot: Slot,
+    /// The socket timeouts last set, so an unchanged one costs no system call (with no
+    /// timeouts configured, the common case, none is made after the first).
+    pub(crate) timeouts: SocketTimeouts,
+}
+
+/// Socket timeouts as last set on a connection; `None` until set.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SocketTimeouts {
+    read: Option<Option<Duration>>,
+    write: Option<Option<Duration>>,
+}
+
+impl Connection {
+    /// Bounds the next reads by `deadline`; a deadline that has passed is an error.
+    pub(crate) fn set_read_deadline(&mut self, deadline: Option<Instant>) -> std::io::Result<()> {
+        let timeout = remaining(deadline)?;
+        if self.timeouts.read != Some(timeout) {
+            self.stream.tcp().set_read_timeout(timeout)?;
+            self.timeouts.read = Some(timeout);
+        }
+        Ok(())
+    }
+
+    /// Bounds the next writes by `deadline`; a deadline that has passed is an error.
+    pub(crate) fn set_write_deadline(&mut self, deadline: Option<Instant>) -> std::io::Result<()> {
+        let timeout = remaining(deadline)?;
+        if self.timeouts.write != Some(timeout) {
+            self.stream.tcp().set_write_timeout(timeout)?;
+            self.timeouts.write = Some(timeout);
+        }
+        Ok(())
+    }
 }
 
 /// A reserved place among the open connections of a route; released on drop. It points at
@@ -265,6 +297,7 @@ mod tests {
             proto: envoi_proto::Connection::default(),
             peer: addr,
             slot,
+            timeouts: SocketTimeouts::default(),
         }
     }
 

@@ -312,7 +312,7 @@ fn https_keep_alive_survives_tls13_session_tickets() {
     let (client, seen) = recording_client(support::tls_builder(&server));
     for _ in 0..3 {
         let r = client.get(&server.https_url("/get")).send().unwrap();
-        assert_eq!(r.bytes().unwrap().is_empty(), false);
+        assert!(!r.bytes().unwrap().is_empty());
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(connects(&seen), [false, true, true]);

@@ -396,8 +396,7 @@ fn read_direct(transfer: &mut Transfer, buf: &mut [u8]) -> Result<Option<usize>,
     let want = usize::try_from(window).map_or(buf.len(), |w| w.min(buf.len()));
     let deadline = transfer.deadlines.read(Instant::now());
     let conn = &mut transfer.conn;
-    conn.stream
-        .set_read_deadline(deadline)
+    conn.set_read_deadline(deadline)
         .map_err(|_| crate::exchange::timeout(TimeoutPhase::Body))?;
     loop {
         match conn.stream.read(&mut buf[..want]) {

@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::{earliest, timeout, Deadlines};
 use crate::policy::cancel::CancelGuard;
-use crate::pool::{Checkout, Connection};
+use crate::pool::{Checkout, Connection, SocketTimeouts};
 use crate::request::{BodySource, Request};
 use crate::transport::route::Route;
 use crate::transport::stream::{is_timeout, Stream};
@@ -186,8 +186,7 @@ impl Transfer {
         phase: TimeoutPhase,
     ) -> Result<(), Error> {
         let conn = &mut self.conn;
-        conn.stream
-            .set_read_deadline(deadline)
+        conn.set_read_deadline(deadline)
             .map_err(|_| timeout(phase))?;
         let stream = &mut conn.stream;
         loop {
@@ -230,7 +229,6 @@ impl Transfer {
     fn write_all(&mut self, pieces: &[&[u8]]) -> Result<(), Error> {
         let deadline = self.deadlines.write(Instant::now());
         self.conn
-            .stream
             .set_write_deadline(deadline)
             .map_err(|_| timeout(TimeoutPhase::Send))?;
         let mut slices: Vec<IoSlice<'_>> = pieces
@@ -294,6 +292,7 @@ fn connection(
                     proto,
                     peer,
                     slot,
+                    timeouts: SocketTimeouts::default(),
                 },
                 false,
             ))

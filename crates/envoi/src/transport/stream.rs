@@ -39,17 +39,6 @@ impl Stream {
         Some(tls::classify(rustls_error, &s.facts))
     }
 
-    /// Bounds the next reads by `deadline` (none: wait as long as it takes). A deadline that
-    /// has passed is reported as a timeout without touching the socket.
-    pub(crate) fn set_read_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
-        self.tcp().set_read_timeout(remaining(deadline)?)
-    }
-
-    /// Bounds the next writes by `deadline`.
-    pub(crate) fn set_write_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
-        self.tcp().set_write_timeout(remaining(deadline)?)
-    }
-
     /// True when the peer has closed or sent something unasked: an idle connection in that
     /// state must not carry a request.
     pub(crate) fn is_stale(&self) -> bool {
