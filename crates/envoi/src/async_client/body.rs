@@ -22,9 +22,6 @@ use crate::policy::decode::{check_limit, ContentDecoder};
 
 /// Encoded bytes held for the decoder.
 const DECODE_BUFFER: usize = 16 * 1024;
-/// A redirect's or challenge's body up to this size is read and dropped so its connection can
-/// carry the next hop; a larger one closes the connection instead.
-const DISCARD_LIMIT: u64 = 64 * 1024;
 
 /// A response body as the caller reads it.
 pub(crate) struct BodyReader {
@@ -261,7 +258,7 @@ impl WireBody {
     /// a large one is not worth it and closes the connection with the response.
     pub(crate) async fn discard(&mut self) {
         let mut scratch = vec![0u8; 8 * 1024];
-        while self.received <= DISCARD_LIMIT {
+        while self.received <= crate::exchange::DRAIN_LIMIT {
             let read = std::future::poll_fn(|cx| self.poll_read_wire(cx, &mut scratch)).await;
             match read {
                 Ok(0) | Err(_) => return,

@@ -18,7 +18,7 @@ use super::wait::within;
 use super::ClientInner;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
-use crate::exchange::{earliest, Deadlines};
+use crate::exchange::{earliest, retry_on_fresh_connection, Deadlines, FailedHop};
 use crate::transport::route::Route;
 
 /// Read size when the bytes go through the protocol core's buffer (heads, chunk framing).
@@ -223,25 +223,21 @@ impl Transfer {
         }
     }
 
-    /// True when a failure on a reused connection happened before the server answered
-    /// anything, and sending again on a fresh connection cannot repeat an effect: either no
-    /// byte of the request reached the socket, or the method is idempotent and the body can be
-    /// sent again. (The blocking front end's rule, word for word.)
+    /// True when this hop's failure allows sending it again on a fresh connection (the
+    /// shared rule: [`retry_on_fresh_connection`]).
     pub(crate) fn may_retry_fresh(
         &self,
         error: &Error,
         method: &Method,
         stream_body: bool,
     ) -> bool {
-        let closed = matches!(
-            error.kind(),
-            ErrorKind::ConnectionClosed | ErrorKind::NoResponse
-        );
-        let replayable = !stream_body || self.body_taken == 0;
-        self.reused
-            && closed
-            && self.conn.proto.response_bytes_received() == 0
-            && (self.written == 0 || (method.is_idempotent() && replayable))
+        let hop = FailedHop {
+            reused: self.reused,
+            answered: self.conn.proto.response_bytes_received() > 0,
+            written: self.written,
+            body_replayable: !stream_body || self.body_taken == 0,
+        };
+        retry_on_fresh_connection(error, method, &hop)
     }
 
     /// Writes `pieces` in order; each wait for the socket to take bytes is bounded by the

@@ -18,10 +18,6 @@ use crate::policy::decode::{ContentDecoder, DecodingReader};
 use crate::policy::download::{body_size, DownloadFile, Progress};
 use crate::policy::CancelHandle;
 
-/// A redirect's or challenge's body up to this size is read and dropped so its connection can
-/// carry the next hop; a larger one closes the connection instead.
-const DISCARD_LIMIT: u64 = 64 * 1024;
-
 /// How a delivered body is read: decoded or not, within a limit, cancellable.
 #[derive(Default)]
 pub(crate) struct BodyOptions {
@@ -290,7 +286,7 @@ impl Response {
             Body::Decoded(reader) => reader.get_mut(),
         };
         let mut scratch = [0u8; 8 * 1024];
-        while wire.received <= DISCARD_LIMIT {
+        while wire.received <= crate::exchange::DRAIN_LIMIT {
             match wire.read_wire(&mut scratch) {
                 Ok(0) | Err(_) => return,
                 Ok(_) => {}

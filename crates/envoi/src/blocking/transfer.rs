@@ -12,7 +12,7 @@ use http::Method;
 use super::ClientInner;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
-use crate::exchange::{earliest, timeout, Deadlines};
+use crate::exchange::{earliest, retry_on_fresh_connection, timeout, Deadlines, FailedHop};
 use crate::policy::cancel::CancelGuard;
 use crate::pool::{Checkout, Connection, SocketTimeouts};
 use crate::request::{BodySource, Request};
@@ -202,28 +202,24 @@ impl Transfer {
         }
     }
 
-    /// True when a failure on a reused connection happened before the server answered
-    /// anything, and sending again on a fresh connection cannot repeat an effect: either no
-    /// byte of the request reached the socket, or the method is idempotent and the body can be
-    /// sent again.
+    /// True when this hop's failure allows sending it again on a fresh connection (the
+    /// shared rule: [`retry_on_fresh_connection`]).
     pub(crate) fn may_retry_fresh(
         &self,
         error: &Error,
         method: &Method,
         body: &BodySource,
     ) -> bool {
-        let closed = matches!(
-            error.kind(),
-            ErrorKind::ConnectionClosed | ErrorKind::NoResponse
-        );
-        let replayable = match body {
-            BodySource::Bytes(_) => true,
-            BodySource::Stream(_) => self.body_taken == 0,
+        let hop = FailedHop {
+            reused: self.reused,
+            answered: self.conn.proto.response_bytes_received() > 0,
+            written: self.written,
+            body_replayable: match body {
+                BodySource::Bytes(_) => true,
+                BodySource::Stream(_) => self.body_taken == 0,
+            },
         };
-        self.reused
-            && closed
-            && self.conn.proto.response_bytes_received() == 0
-            && (self.written == 0 || (method.is_idempotent() && replayable))
+        retry_on_fresh_connection(error, method, &hop)
     }
 
     fn write_all(&mut self, pieces: &[&[u8]]) -> Result<(), Error> {

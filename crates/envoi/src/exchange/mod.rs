@@ -24,6 +24,41 @@ use crate::transport::route::Route;
 pub(crate) use deadlines::{earliest, timeout, Deadlines};
 pub(crate) use head::{connect_head, frame_body, host_value, request_head};
 
+/// A redirect's or challenge's body up to this size is read and dropped so its connection can
+/// carry the next hop; a larger one closes the connection instead.
+pub(crate) const DRAIN_LIMIT: u64 = 64 * 1024;
+
+/// What a hop that failed on its connection knows about itself.
+pub(crate) struct FailedHop {
+    /// The connection came from the pool.
+    pub(crate) reused: bool,
+    /// At least one response byte arrived.
+    pub(crate) answered: bool,
+    /// Request bytes that reached the socket.
+    pub(crate) written: u64,
+    /// The body could be sent again as it was.
+    pub(crate) body_replayable: bool,
+}
+
+/// True when a failure on a reused connection happened before the server answered anything,
+/// and sending again on a fresh connection cannot repeat an effect: either no byte of the
+/// request reached the socket, or the method is idempotent and the body can be sent again.
+/// Every front end asks this once per hop, before the retry policy.
+pub(crate) fn retry_on_fresh_connection(
+    error: &Error,
+    method: &http::Method,
+    hop: &FailedHop,
+) -> bool {
+    let closed = matches!(
+        error.kind(),
+        ErrorKind::ConnectionClosed | ErrorKind::NoResponse
+    );
+    hop.reused
+        && !hop.answered
+        && closed
+        && (hop.written == 0 || (method.is_idempotent() && hop.body_replayable))
+}
+
 /// What to do after a response head.
 #[derive(Debug)]
 pub(crate) enum Next {

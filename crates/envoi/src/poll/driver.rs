@@ -28,10 +28,6 @@ use crate::policy::CancelHandle;
 use crate::request::{BodySource, Request as HttpRequest};
 use crate::transport::route::Route;
 
-/// A redirect's or challenge's body up to this size is read and dropped so its connection can
-/// carry the next hop; a larger one closes the connection instead (as the blocking front end
-/// does).
-const DISCARD_LIMIT: u64 = 64 * 1024;
 /// Body chunks read in one step at most.
 const CHUNKS_PER_STEP: usize = 4;
 /// Time one step may spend on the body before it hands control back to the frame.
@@ -312,7 +308,7 @@ impl Driver {
             match self.client.read_body(self.chunk, now) {
                 Ok(BodyRead::Data(data)) => {
                     drained += data.len() as u64;
-                    if drained > DISCARD_LIMIT {
+                    if drained > crate::exchange::DRAIN_LIMIT {
                         self.client.close();
                         return self.pause(now, wait);
                     }
@@ -359,14 +355,13 @@ impl Driver {
         let facts = self.client.failed_hop();
         let request = self.exchange.request();
         let stale = facts.is_some_and(|f| {
-            f.reused
-                && !f.answered
-                && matches!(
-                    error.kind(),
-                    ErrorKind::ConnectionClosed | ErrorKind::NoResponse
-                )
-                && (f.written == 0
-                    || (request.method.is_idempotent() && request.body.is_replayable()))
+            let hop = crate::exchange::FailedHop {
+                reused: f.reused,
+                answered: f.answered,
+                written: f.written,
+                body_replayable: request.body.is_replayable(),
+            };
+            crate::exchange::retry_on_fresh_connection(&error, &request.method, &hop)
         });
         if stale && !self.fresh_retry_used {
             // The request never reached a live server: send it again, on a new connection.
