@@ -25,20 +25,102 @@ pub(crate) struct PoolLimits {
 /// The idle connections and slot counts of one client.
 pub(crate) struct Pool {
     limits: PoolLimits,
-    state: Mutex<PoolState>,
+    state: Mutex<PoolState<Connection>>,
     freed: Condvar,
 }
 
-#[derive(Default)]
-struct PoolState {
-    idle: HashMap<Route, Vec<Idle>>,
+/// The bookkeeping every pool shares, whatever its connection type `C` and however it waits:
+/// idle connections per route, and the open-slot counts the limits apply to. Nothing here
+/// closes a connection: what leaves the state is handed back, to be dropped without the lock.
+pub(crate) struct PoolState<C> {
+    idle: HashMap<Route, Vec<Idle<C>>>,
     open_per_route: HashMap<Route, usize>,
     open_total: usize,
 }
 
-struct Idle {
-    conn: Connection,
-    since: Instant,
+/// An idle connection and since when it has been idle.
+pub(crate) struct Idle<C> {
+    pub(crate) conn: C,
+    pub(crate) since: Instant,
+}
+
+impl<C> Default for PoolState<C> {
+    fn default() -> Self {
+        PoolState {
+            idle: HashMap::new(),
+            open_per_route: HashMap::new(),
+            open_total: 0,
+        }
+    }
+}
+
+impl<C> PoolState<C> {
+    /// The most recently idled connection of `route`, if any.
+    pub(crate) fn pop_idle(&mut self, route: &Route) -> Option<Idle<C>> {
+        self.idle.get_mut(route).and_then(Vec::pop)
+    }
+
+    /// Keeps `conn` idle for `route`; returns the oldest idle one it displaces when the route
+    /// already holds `max_idle` of them.
+    pub(crate) fn push_idle(&mut self, route: &Route, conn: C, max_idle: usize) -> Option<Idle<C>> {
+        let idle = self.idle.entry(route.clone()).or_default();
+        let oldest = (idle.len() >= max_idle).then(|| idle.remove(0));
+        idle.push(Idle {
+            conn,
+            since: Instant::now(),
+        });
+        oldest
+    }
+
+    /// True when the limits leave room for one more open connection to `route`.
+    pub(crate) fn has_room(&self, limits: &PoolLimits, route: &Route) -> bool {
+        let per_route = self.open_per_route.get(route).copied().unwrap_or(0);
+        limits.max_per_host.is_none_or(|max| per_route < max)
+            && limits.max_total.is_none_or(|max| self.open_total < max)
+    }
+
+    /// Counts one more open connection to `route`.
+    pub(crate) fn reserve(&mut self, route: &Route) {
+        *self.open_per_route.entry(route.clone()).or_default() += 1;
+        self.open_total += 1;
+    }
+
+    /// Counts one open connection to `route` fewer.
+    pub(crate) fn release(&mut self, route: &Route) {
+        if let Some(n) = self.open_per_route.get_mut(route) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.open_per_route.remove(route);
+            }
+        }
+        self.open_total = self.open_total.saturating_sub(1);
+    }
+
+    /// Takes out the longest-idle connection of another route, to make room for `route`.
+    pub(crate) fn oldest_idle_elsewhere(&mut self, route: &Route) -> Option<Idle<C>> {
+        let key = self
+            .idle
+            .iter()
+            .filter(|(r, list)| *r != route && !list.is_empty())
+            .min_by_key(|(_, list)| list[0].since)
+            .map(|(r, _)| r.clone())?;
+        let list = self.idle.get_mut(&key)?;
+        Some(list.remove(0))
+    }
+
+    /// Idle connections kept, over all routes.
+    #[cfg(test)]
+    pub(crate) fn idle_count(&self) -> usize {
+        self.idle.values().map(Vec::len).sum()
+    }
+}
+
+/// Locks a pool's state; a panic while holding the lock leaves counts that are still
+/// consistent enough to go on with, and refusing every later request would be worse.
+pub(crate) fn lock<C>(state: &Mutex<PoolState<C>>) -> MutexGuard<'_, PoolState<C>> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// An open connection with its protocol state, holding a pool slot until dropped.
@@ -134,12 +216,7 @@ impl Pool {
     ) -> Result<Checkout, Error> {
         let mut state = self.lock();
         loop {
-            while let Some(idle) = state
-                .idle
-                .get_mut(route)
-                .filter(|_| reuse)
-                .and_then(Vec::pop)
-            {
+            while let Some(idle) = reuse.then(|| state.pop_idle(route)).flatten() {
                 if idle.since.elapsed() < self.limits.idle_timeout && !idle.conn.stream.is_stale() {
                     return Ok(Checkout::Reused(Box::new(idle.conn)));
                 }
@@ -148,16 +225,15 @@ impl Pool {
                 drop(idle);
                 state = self.lock();
             }
-            if self.has_room(&state, route) {
-                *state.open_per_route.entry(route.clone()).or_default() += 1;
-                state.open_total += 1;
+            if state.has_room(&self.limits, route) {
+                state.reserve(route);
                 return Ok(Checkout::Open(Slot {
                     pool: Arc::downgrade(self),
                     route: route.clone(),
                 }));
             }
             // Full: an idle connection of another route can make room.
-            if let Some(victim) = Self::oldest_idle_elsewhere(&mut state, route) {
+            if let Some(victim) = state.oldest_idle_elsewhere(route) {
                 drop(state);
                 drop(victim);
                 state = self.lock();
@@ -190,69 +266,26 @@ impl Pool {
         if !conn.proto.ready_for_request() || self.limits.max_idle_per_host == 0 {
             return;
         }
+        let route = conn.slot.route.clone();
         let mut state = self.lock();
-        let idle = state.idle.entry(conn.slot.route.clone()).or_default();
-        if idle.len() >= self.limits.max_idle_per_host {
-            let oldest = idle.remove(0);
-            idle.push(Idle {
-                conn,
-                since: Instant::now(),
-            });
-            drop(state);
-            drop(oldest);
-            return;
-        }
-        idle.push(Idle {
-            conn,
-            since: Instant::now(),
-        });
+        let displaced = state.push_idle(&route, conn, self.limits.max_idle_per_host);
+        drop(state);
+        drop(displaced);
     }
 
     /// Idle connections currently kept, over all routes (for tests and diagnostics).
     #[cfg(test)]
     pub(crate) fn idle_count(&self) -> usize {
-        self.lock().idle.values().map(Vec::len).sum()
-    }
-
-    fn has_room(&self, state: &PoolState, route: &Route) -> bool {
-        let per_route = state.open_per_route.get(route).copied().unwrap_or(0);
-        self.limits.max_per_host.is_none_or(|max| per_route < max)
-            && self
-                .limits
-                .max_total
-                .is_none_or(|max| state.open_total < max)
-    }
-
-    fn oldest_idle_elsewhere(state: &mut PoolState, route: &Route) -> Option<Idle> {
-        let key = state
-            .idle
-            .iter()
-            .filter(|(r, list)| *r != route && !list.is_empty())
-            .min_by_key(|(_, list)| list[0].since)
-            .map(|(r, _)| r.clone())?;
-        let list = state.idle.get_mut(&key)?;
-        Some(list.remove(0))
+        self.lock().idle_count()
     }
 
     fn release(&self, route: &Route) {
-        let mut state = self.lock();
-        if let Some(n) = state.open_per_route.get_mut(route) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                state.open_per_route.remove(route);
-            }
-        }
-        state.open_total = state.open_total.saturating_sub(1);
-        drop(state);
+        self.lock().release(route);
         self.freed.notify_one();
     }
 
-    fn lock(&self) -> MutexGuard<'_, PoolState> {
-        // A panic while holding the lock leaves counts that are still consistent enough to go
-        // on with; refusing every later request would be worse.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> MutexGuard<'_, PoolState<Connection>> {
+        lock(&self.state)
     }
 }
 

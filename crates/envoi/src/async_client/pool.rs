@@ -6,7 +6,6 @@
 //! dropped; an idle connection still holds its slot. Slots point back at the pool weakly, so
 //! dropping the last client drops the pool and closes every idle connection.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
@@ -15,26 +14,14 @@ use tokio::sync::Notify;
 
 use super::stream::AsyncStream;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
-use crate::pool::PoolLimits;
+use crate::pool::{PoolLimits, PoolState};
 use crate::transport::route::Route;
 
 /// The idle connections and slot counts of one async client.
 pub(crate) struct Pool {
     limits: PoolLimits,
-    state: Mutex<PoolState>,
+    state: Mutex<PoolState<Connection>>,
     freed: Notify,
-}
-
-#[derive(Default)]
-struct PoolState {
-    idle: HashMap<Route, Vec<Idle>>,
-    open_per_route: HashMap<Route, usize>,
-    open_total: usize,
-}
-
-struct Idle {
-    conn: Connection,
-    since: Instant,
 }
 
 /// An open connection with its protocol state, holding a pool slot until dropped.
@@ -112,7 +99,7 @@ impl Pool {
             let mut expired = Vec::new();
             let mut state = self.lock();
             if reuse {
-                while let Some(idle) = state.idle.get_mut(route).and_then(Vec::pop) {
+                while let Some(idle) = state.pop_idle(route) {
                     if idle.since.elapsed() < self.limits.idle_timeout
                         && !idle.conn.stream.is_stale()
                     {
@@ -123,9 +110,8 @@ impl Pool {
                     expired.push(idle);
                 }
             }
-            if self.has_room(&state, route) {
-                *state.open_per_route.entry(route.clone()).or_default() += 1;
-                state.open_total += 1;
+            if state.has_room(&self.limits, route) {
+                state.reserve(route);
                 drop(state);
                 drop(expired);
                 return Some(Checkout::Open(Slot {
@@ -134,13 +120,13 @@ impl Pool {
                 }));
             }
             // Full: an idle connection of another route can make room.
-            let victim = Self::oldest_idle_elsewhere(&mut state, route);
+            let victim = state.oldest_idle_elsewhere(route);
             drop(state);
             drop(expired);
             let room_was_made = victim.is_some();
             drop(victim);
             // Closing the expired ones may have made room too.
-            if !room_was_made && !self.has_room(&self.lock(), route) {
+            if !room_was_made && !self.lock().has_room(&self.limits, route) {
                 return None;
             }
         }
@@ -152,56 +138,20 @@ impl Pool {
         if !conn.proto.ready_for_request() || self.limits.max_idle_per_host == 0 {
             return;
         }
+        let route = conn.slot.route.clone();
         let mut state = self.lock();
-        let idle = state.idle.entry(conn.slot.route.clone()).or_default();
-        let oldest = (idle.len() >= self.limits.max_idle_per_host).then(|| idle.remove(0));
-        idle.push(Idle {
-            conn,
-            since: Instant::now(),
-        });
+        let displaced = state.push_idle(&route, conn, self.limits.max_idle_per_host);
         drop(state);
-        drop(oldest);
-    }
-
-    fn has_room(&self, state: &PoolState, route: &Route) -> bool {
-        let per_route = state.open_per_route.get(route).copied().unwrap_or(0);
-        self.limits.max_per_host.is_none_or(|max| per_route < max)
-            && self
-                .limits
-                .max_total
-                .is_none_or(|max| state.open_total < max)
-    }
-
-    fn oldest_idle_elsewhere(state: &mut PoolState, route: &Route) -> Option<Idle> {
-        let key = state
-            .idle
-            .iter()
-            .filter(|(r, list)| *r != route && !list.is_empty())
-            .min_by_key(|(_, list)| list[0].since)
-            .map(|(r, _)| r.clone())?;
-        let list = state.idle.get_mut(&key)?;
-        Some(list.remove(0))
+        drop(displaced);
     }
 
     fn release(&self, route: &Route) {
-        let mut state = self.lock();
-        if let Some(n) = state.open_per_route.get_mut(route) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                state.open_per_route.remove(route);
-            }
-        }
-        state.open_total = state.open_total.saturating_sub(1);
-        drop(state);
+        self.lock().release(route);
         self.freed.notify_one();
     }
 
-    fn lock(&self) -> MutexGuard<'_, PoolState> {
-        // A panic while holding the lock leaves counts that are still consistent enough to go
-        // on with; refusing every later request would be worse.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> MutexGuard<'_, PoolState<Connection>> {
+        crate::pool::lock(&self.state)
     }
 }
 
