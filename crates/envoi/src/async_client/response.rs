@@ -19,7 +19,7 @@ use super::transfer::Transfer;
 use super::wait::CancelWatch;
 use crate::error::{Error, ErrorKind};
 use crate::event::{EventSink, Timings};
-use crate::policy::decode::{strip_decoded_headers, ContentDecoder};
+use crate::policy::decode::{body_text, strip_decoded_headers, ContentDecoder};
 use crate::policy::download::{body_size, DownloadFile, Progress};
 use crate::policy::CancelHandle;
 
@@ -215,18 +215,8 @@ impl AsyncResponse {
     /// Reads the whole body as text, decoded from the charset of Content-Type (UTF-8 when
     /// none is given); malformed sequences become U+FFFD.
     pub async fn text(mut self) -> Result<String, Error> {
-        let label = self
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(charset_of)
-            .map(str::to_owned);
         let bytes = self.read_to_bytes().await?;
-        let encoding = label
-            .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()))
-            .unwrap_or(encoding_rs::UTF_8);
-        let (text, _, _) = encoding.decode(&bytes);
-        Ok(text.into_owned())
+        Ok(body_text(self.headers(), &bytes))
     }
 
     /// Copies the body into `writer`; returns the number of bytes copied.
@@ -288,16 +278,6 @@ pub(super) async fn on_blocking_pool<T: Send + 'static>(
 
 fn write_out_failed(e: io::Error) -> Error {
     Error::new(ErrorKind::BodyIo, "writing the body out").with_source(e)
-}
-
-/// The `charset` parameter of a Content-Type value (as the blocking response reads it).
-fn charset_of(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| value.trim().trim_matches('"'))
-    })
 }
 
 impl AsyncRead for AsyncResponse {
@@ -375,19 +355,5 @@ impl fmt::Debug for BodyStream {
             .field("response", &self.response)
             .field("done", &self.done)
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::charset_of;
-
-    #[test]
-    fn charset_is_read_from_content_type_parameters() {
-        assert_eq!(
-            charset_of("text/plain; charset=ISO-8859-1"),
-            Some("ISO-8859-1")
-        );
-        assert_eq!(charset_of("application/json"), None);
     }
 }

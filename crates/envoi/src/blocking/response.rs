@@ -13,7 +13,7 @@ use url::Url;
 use super::transfer::{read_error, Transfer};
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink, Timings};
-use crate::policy::decode::{check_limit, error_from_io, strip_decoded_headers};
+use crate::policy::decode::{body_text, check_limit, error_from_io, strip_decoded_headers};
 use crate::policy::decode::{ContentDecoder, DecodingReader};
 use crate::policy::download::{body_size, DownloadFile, Progress};
 use crate::policy::CancelHandle;
@@ -232,18 +232,8 @@ impl Response {
     /// Reads the whole body as text, decoded from the charset of Content-Type (UTF-8 when
     /// none is given); malformed sequences become U+FFFD.
     pub fn text(mut self) -> Result<String, Error> {
-        let label = self
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(charset_of)
-            .map(str::to_owned);
         let bytes = self.read_to_bytes()?;
-        let encoding = label
-            .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()))
-            .unwrap_or(encoding_rs::UTF_8);
-        let (text, _, _) = encoding.decode(&bytes);
-        Ok(text.into_owned())
+        Ok(body_text(self.headers(), &bytes))
     }
 
     /// Copies the body into `writer`; returns the number of bytes copied.
@@ -410,16 +400,6 @@ fn read_direct(transfer: &mut Transfer, buf: &mut [u8]) -> Result<Option<usize>,
     }
 }
 
-/// The `charset` parameter of a Content-Type value.
-fn charset_of(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| value.trim().trim_matches('"'))
-    })
-}
-
 impl Read for Response {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.read_body(buf).map_err(io::Error::other)
@@ -434,20 +414,5 @@ impl fmt::Debug for Response {
             .field("version", &self.version())
             .field("headers", self.headers())
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::charset_of;
-
-    #[test]
-    fn charset_is_read_from_content_type_parameters() {
-        assert_eq!(
-            charset_of("text/plain; charset=ISO-8859-1"),
-            Some("ISO-8859-1")
-        );
-        assert_eq!(charset_of("text/html;Charset=\"utf-8\""), Some("utf-8"));
-        assert_eq!(charset_of("application/json"), None);
     }
 }

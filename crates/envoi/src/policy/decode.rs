@@ -47,6 +47,28 @@ pub(crate) fn strip_decoded_headers(headers: &mut HeaderMap) {
     headers.remove(header::CONTENT_LENGTH);
 }
 
+/// Decodes a whole body as text in the charset its Content-Type names (UTF-8 when none is
+/// named or the label is unknown); malformed sequences become U+FFFD.
+pub(crate) fn body_text(headers: &HeaderMap, body: &[u8]) -> String {
+    let encoding = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(charset_of)
+        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8);
+    encoding.decode(body).0.into_owned()
+}
+
+/// The `charset` parameter of a Content-Type value.
+fn charset_of(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"'))
+    })
+}
+
 /// The limit check for a body that is not decoded (identity, or an unknown coding passed
 /// through): the same rule and the same error as for a decoded one.
 pub(crate) fn check_limit(total: u64, limit: Option<u64>) -> Result<(), Error> {

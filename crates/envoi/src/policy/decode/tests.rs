@@ -509,3 +509,13 @@ fn an_undecoded_body_has_the_same_limit_rule() {
         ErrorKind::BodyTooLarge
     );
 }
+
+#[test]
+fn charset_is_read_from_content_type_parameters() {
+    assert_eq!(
+        charset_of("text/plain; charset=ISO-8859-1"),
+        Some("ISO-8859-1")
+    );
+    assert_eq!(charset_of("text/html;Charset=\"utf-8\""), Some("utf-8"));
+    assert_eq!(charset_of("application/json"), None);
+}
