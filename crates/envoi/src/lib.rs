@@ -23,6 +23,7 @@ pub mod poll;
 mod pool;
 mod proxy;
 mod request;
+mod request_builder;
 pub mod tls;
 mod transport;
 pub mod winhttp;

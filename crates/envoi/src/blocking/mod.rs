@@ -27,7 +27,7 @@ use crate::event::EventSink;
 use crate::exchange::{Again, Deadlines, Exchange, Next};
 use crate::policy::CancelHandle;
 use crate::pool::{Pool, PoolLimits};
-use crate::request::{header_pair, Body, BodySource, Request, UserValue};
+use crate::request::{Body, BodySource, Request};
 use crate::transport::route::Route;
 pub use completion::Completion;
 use response::BodyOptions;
@@ -415,108 +415,7 @@ pub struct RequestBuilder {
 }
 
 impl RequestBuilder {
-    fn map(mut self, f: impl FnOnce(&mut Request) -> Result<(), Error>) -> Self {
-        if let Ok(request) = &mut self.request {
-            if let Err(e) = f(request) {
-                self.request = Err(e);
-            }
-        }
-        self
-    }
-
-    /// Appends a header. A name that is not a token, or a value holding CR, LF, NUL or another
-    /// control byte, fails the request with [`ErrorKind::InvalidHeader`] naming the header.
-    pub fn header(self, name: impl AsRef<str>, value: impl AsRef<[u8]>) -> Self {
-        self.map(|r| {
-            let (name, value) = header_pair(name.as_ref(), value.as_ref())?;
-            r.headers.append(name, value);
-            Ok(())
-        })
-    }
-
-    /// Appends query pairs to the URL, percent-encoded.
-    pub fn query<K: AsRef<str>, V: AsRef<str>>(self, pairs: &[(K, V)]) -> Self {
-        self.map(|r| {
-            let mut url = r.url.clone();
-            url.query_pairs_mut()
-                .extend_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
-            r.url = url;
-            Ok(())
-        })
-    }
-
-    /// Sets the body.
-    pub fn body(self, body: impl Into<Body>) -> Self {
-        self.map(|r| {
-            r.body = body.into();
-            Ok(())
-        })
-    }
-
-    /// Bounds the whole request (overrides the client's timeout).
-    pub fn timeout(self, timeout: Duration) -> Self {
-        self.map(|r| {
-            r.timeout = Some(timeout);
-            Ok(())
-        })
-    }
-
-    /// Bounds resolution, connect and TLS (overrides the client's connect timeout).
-    pub fn connect_timeout(self, timeout: Duration) -> Self {
-        self.map(|r| {
-            r.connect_timeout = Some(timeout);
-            Ok(())
-        })
-    }
-
-    /// Bounds each wait for response bytes (overrides the client's read timeout).
-    pub fn read_timeout(self, timeout: Duration) -> Self {
-        self.map(|r| {
-            r.read_timeout = Some(timeout);
-            Ok(())
-        })
-    }
-
-    /// Credentials for the server: Basic and Bearer are sent at once, Digest answers the
-    /// server's challenge (once: wrong credentials end as the 401 response).
-    pub fn auth(self, auth: crate::Auth) -> Self {
-        self.map(|r| {
-            r.auth = Some(auth);
-            Ok(())
-        })
-    }
-
-    /// Basic credentials.
-    pub fn basic_auth(self, user: &str, password: &str) -> Self {
-        self.auth(crate::Auth::basic(user, password))
-    }
-
-    /// A Bearer token.
-    pub fn bearer_auth(self, token: &str) -> Self {
-        self.auth(crate::Auth::bearer(token))
-    }
-
-    /// Lets `handle` cancel this request from another thread, at any phase
-    /// ([`ErrorKind::Cancelled`]).
-    pub fn cancel_handle(self, handle: crate::CancelHandle) -> Self {
-        self.map(|r| {
-            r.cancel = Some(handle);
-            Ok(())
-        })
-    }
-
-    /// A value of the caller's that every event of this request carries.
-    pub fn user_value(self, value: UserValue) -> Self {
-        self.map(|r| {
-            r.user_value = Some(value);
-            Ok(())
-        })
-    }
-
-    /// The request, checked, to send later (and again) with [`Client::execute`].
-    pub fn build(self) -> Result<Request, Error> {
-        self.request
-    }
+    crate::request_builder::request_builder_methods!();
 
     /// Sends the request and waits for the response head.
     pub fn send(self) -> Result<Response, Error> {
