@@ -26,6 +26,7 @@ mod request;
 mod request_builder;
 pub mod tls;
 mod transport;
+mod whole_body;
 pub mod winhttp;
 
 #[cfg(feature = "tokio")]

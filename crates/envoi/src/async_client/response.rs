@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use envoi_proto::{BodyFraming, RawField, ResponseHead};
 use http::{HeaderMap, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -22,6 +22,7 @@ use crate::event::{EventSink, Timings};
 use crate::policy::decode::{body_text, strip_decoded_headers, ContentDecoder};
 use crate::policy::download::{body_size, DownloadFile, Progress};
 use crate::policy::CancelHandle;
+use crate::whole_body::WholeBody;
 
 /// Size of the pieces a body is read in by the helpers.
 const CHUNK: usize = 64 * 1024;
@@ -192,22 +193,11 @@ impl AsyncResponse {
     }
 
     async fn read_to_bytes(&mut self) -> Result<Bytes, Error> {
-        // A known size is read into a buffer of exactly that size (plus the byte that
-        // shows the end); an unknown one grows.
-        let capacity = self
-            .content_length()
-            .map_or(8 * 1024, |n| n.min(64 * 1024 * 1024) as usize + 1);
-        let mut all = BytesMut::with_capacity(capacity);
+        let mut body = WholeBody::new(self.content_length());
         loop {
-            let filled = all.len();
-            if all.capacity() == filled {
-                all.reserve(filled.clamp(8 * 1024, CHUNK));
-            }
-            all.resize(all.capacity(), 0);
-            let n = self.read_body(&mut all[filled..]).await;
-            all.truncate(filled + *n.as_ref().unwrap_or(&0));
-            if n? == 0 {
-                return Ok(all.freeze());
+            let n = self.read_body(body.spare()).await?;
+            if !body.commit(n) {
+                return Ok(body.finish());
             }
         }
     }

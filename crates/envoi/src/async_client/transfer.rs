@@ -19,10 +19,8 @@ use super::ClientInner;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::{earliest, retry_on_fresh_connection, Deadlines, FailedHop};
+use crate::pool::READ_CHUNK;
 use crate::transport::route::Route;
-
-/// Read size when the bytes go through the protocol core's buffer (heads, chunk framing).
-const READ_CHUNK: usize = 16 * 1024;
 
 /// A request in flight on a connection. Dropping it closes the connection: only a body read
 /// to its end gives the connection back to the pool.

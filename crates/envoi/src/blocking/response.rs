@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use envoi_proto::{BodyFraming, Event, RawField, ResponseHead};
 use http::{HeaderMap, StatusCode, Version};
 use url::Url;
@@ -17,6 +17,7 @@ use crate::policy::decode::{body_text, check_limit, error_from_io, strip_decoded
 use crate::policy::decode::{ContentDecoder, DecodingReader};
 use crate::policy::download::{body_size, DownloadFile, Progress};
 use crate::policy::CancelHandle;
+use crate::whole_body::WholeBody;
 
 /// How a delivered body is read: decoded or not, within a limit, cancellable.
 #[derive(Default)]
@@ -215,17 +216,12 @@ impl Response {
     }
 
     fn read_to_bytes(&mut self) -> Result<Bytes, Error> {
-        let mut all = BytesMut::with_capacity(
-            self.content_length()
-                .map_or(8 * 1024, |n| n.min(64 * 1024 * 1024) as usize),
-        );
-        let mut buf = vec![0u8; 64 * 1024];
+        let mut body = WholeBody::new(self.content_length());
         loop {
-            let n = self.read_body(&mut buf)?;
-            if n == 0 {
-                return Ok(all.freeze());
+            let n = self.read_body(body.spare())?;
+            if !body.commit(n) {
+                return Ok(body.finish());
             }
-            all.extend_from_slice(&buf[..n]);
         }
     }
 

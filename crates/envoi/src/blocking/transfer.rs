@@ -14,13 +14,10 @@ use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::{earliest, retry_on_fresh_connection, timeout, Deadlines, FailedHop};
 use crate::policy::cancel::CancelGuard;
-use crate::pool::{Checkout, Connection, SocketTimeouts};
+use crate::pool::{Checkout, Connection};
 use crate::request::{BodySource, Request};
 use crate::transport::route::Route;
 use crate::transport::stream::{is_timeout, Stream};
-
-/// Read size when the bytes go through the protocol core's buffer (heads, chunk framing).
-const READ_CHUNK: usize = 16 * 1024;
 
 /// A request in flight on a connection.
 pub(crate) struct Transfer {
@@ -188,16 +185,18 @@ impl Transfer {
         let conn = &mut self.conn;
         conn.set_read_deadline(deadline)
             .map_err(|_| timeout(phase))?;
-        let stream = &mut conn.stream;
         loop {
-            match conn.proto.receive_with(READ_CHUNK, |buf| stream.read(buf)) {
+            match conn.stream.read(&mut conn.read_buf) {
                 Ok(0) => {
                     conn.proto.receive_eof();
                     return Ok(());
                 }
-                Ok(_) => return Ok(()),
+                Ok(n) => {
+                    conn.proto.receive(&conn.read_buf[..n]);
+                    return Ok(());
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(read_error(stream, e, phase)),
+                Err(e) => return Err(read_error(&conn.stream, e, phase)),
             }
         }
     }
@@ -282,16 +281,7 @@ fn connection(
                 crate::transport::open(config, Some(&client.tls), route, deadlines, sink)?;
             let mut proto = envoi_proto::Connection::new(config.limits.clone());
             proto.set_title_case_headers(config.title_case_headers);
-            Ok((
-                Connection {
-                    stream,
-                    proto,
-                    peer,
-                    slot,
-                    timeouts: SocketTimeouts::default(),
-                },
-                false,
-            ))
+            Ok((Connection::new(stream, proto, peer, slot), false))
         }
     }
 }
