@@ -10,7 +10,9 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::Error;
 use crate::event::Observer;
-use crate::policy::{CookieJar, RedirectPolicy, RetryPolicy};
+#[cfg(feature = "cookies")]
+use crate::policy::CookieJar;
+use crate::policy::{RedirectPolicy, RetryPolicy};
 use crate::proxy::Proxy;
 use crate::tls::TlsOptions;
 use crate::transport::dns::Resolve;
@@ -61,6 +63,7 @@ pub(crate) struct Config {
     pub(crate) max_connections: Option<usize>,
     pub(crate) observer: Option<Observer>,
     pub(crate) redirect: RedirectPolicy,
+    #[cfg(feature = "cookies")]
     pub(crate) cookie_jar: Option<CookieJar>,
     pub(crate) decompress: bool,
     pub(crate) max_body_size: Option<u64>,
@@ -97,6 +100,7 @@ impl Default for Config {
             max_connections: None,
             observer: None,
             redirect: RedirectPolicy::default(),
+            #[cfg(feature = "cookies")]
             cookie_jar: Some(CookieJar::new()),
             decompress: true,
             max_body_size: None,
@@ -311,15 +315,21 @@ impl ClientBuilder {
     }
 
     /// The cookie jar this client keeps cookies in (default: a fresh jar per client). Share a
-    /// jar between clients by passing clones of it.
+    /// jar between clients by passing clones of it. (Feature `cookies`, on by default.)
+    #[cfg(feature = "cookies")]
     pub fn cookie_jar(mut self, jar: CookieJar) -> Self {
         self.config.cookie_jar = Some(jar);
         self
     }
 
     /// Turns cookies off: none stored, none sent (a `Cookie` header set by hand still goes).
+    /// Without the `cookies` feature they are always off.
+    #[cfg_attr(not(feature = "cookies"), allow(unused_mut))]
     pub fn no_cookies(mut self) -> Self {
-        self.config.cookie_jar = None;
+        #[cfg(feature = "cookies")]
+        {
+            self.config.cookie_jar = None;
+        }
         self
     }
 
@@ -387,6 +397,35 @@ impl Config {
                 || (!rule.starts_with('.') && ends_with_ignore_case(host, &format!(".{rule}")))
         });
         (!bypass).then_some(proxy)
+    }
+
+    /// The `Cookie` value the jar holds for `url`, if any (none without the `cookies`
+    /// feature).
+    pub(crate) fn cookies_for(
+        &self,
+        url: &url::Url,
+        now: std::time::SystemTime,
+    ) -> Option<HeaderValue> {
+        #[cfg(feature = "cookies")]
+        if let Some(jar) = &self.cookie_jar {
+            return jar.cookie_header_at(url, now);
+        }
+        let _ = (url, now);
+        None
+    }
+
+    /// Keeps the cookies a response from `url` sets (nothing without the `cookies` feature).
+    pub(crate) fn store_cookies(
+        &self,
+        url: &url::Url,
+        headers: &HeaderMap,
+        now: std::time::SystemTime,
+    ) {
+        #[cfg(feature = "cookies")]
+        if let Some(jar) = &self.cookie_jar {
+            jar.store_response_at(url, headers, now);
+        }
+        let _ = (url, headers, now);
     }
 }
 

@@ -10,6 +10,12 @@
 //! - **poll-driven**: [`poll::HttpClient`] and [`poll::Request`] (Godot's `HTTPClient` and
 //!   `HTTPRequest`), driven by calling `poll()` once a frame from a game or UI loop; nothing
 //!   in it blocks.
+//!
+//! Features, all on by default: `tokio` (the async front end), `gzip` (gzip and deflate),
+//! `brotli` and `zstd` (content decoding; a coding whose feature is off is not asked for and
+//! arrives raw), `cookies` (the cookie jar, with the public suffix list) and `charset`
+//! (`text()` in the charset Content-Type names; UTF-8 only without it). A program that wants
+//! a small binary and a quick build sets `default-features = false` and picks what it uses.
 
 #[cfg(feature = "tokio")]
 mod async_client;
@@ -40,10 +46,9 @@ pub use config::{
 pub use envoi_proto as proto;
 pub use error::{Error, ErrorKind, IgnoreFlag, TimeoutPhase};
 pub use event::{Event, EventKind, Timings};
-pub use policy::{
-    Auth, CancelHandle, CookieJar, DownloadFile, Progress, RedirectPolicy, RetryPolicy,
-    StoredCookie,
-};
+pub use policy::{Auth, CancelHandle, DownloadFile, Progress, RedirectPolicy, RetryPolicy};
+#[cfg(feature = "cookies")]
+pub use policy::{CookieJar, StoredCookie};
 pub use proxy::Proxy;
 pub use request::{Body, Request, UserValue};
 pub use transport::dns::{Resolve, SystemResolver};

@@ -63,9 +63,7 @@ impl Upload {
             .receive_head(&mut self.sink)
             .map_err(|e| e.with_url(&url))?;
         let config = &self.transfer.client.config;
-        if let Some(jar) = &config.cookie_jar {
-            jar.store_response_at(&url, head.headers(), SystemTime::now());
-        }
+        config.store_cookies(&url, head.headers(), SystemTime::now());
         let body = BodyOptions {
             decoder: self.exchange.decoder(config, &head),
             limit: config.max_body_size,

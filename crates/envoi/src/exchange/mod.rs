@@ -134,11 +134,9 @@ impl Exchange {
     ) -> Result<RequestHead, Error> {
         let mut head = request_head(config, &self.request, route)?;
         let headers = &mut head.headers;
-        if let Some(jar) = &config.cookie_jar {
-            if !headers.contains_key(header::COOKIE) {
-                if let Some(cookies) = jar.cookie_header_at(&self.request.url, now) {
-                    headers.insert(header::COOKIE, cookies);
-                }
+        if !headers.contains_key(header::COOKIE) {
+            if let Some(cookies) = config.cookies_for(&self.request.url, now) {
+                headers.insert(header::COOKIE, cookies);
             }
         }
         if let Some(value) = self.answer.remove(header::PROXY_AUTHORIZATION) {
@@ -176,9 +174,7 @@ impl Exchange {
     ) -> Result<Next, Error> {
         let status = head.status();
         let headers = head.headers();
-        if let Some(jar) = &config.cookie_jar {
-            jar.store_response_at(&self.request.url, headers, now);
-        }
+        config.store_cookies(&self.request.url, headers, now);
         let replayable = self.request.body.is_replayable();
         if status == StatusCode::UNAUTHORIZED && replayable {
             if let Some(auth) = &mut self.auth {

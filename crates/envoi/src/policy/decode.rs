@@ -13,6 +13,13 @@
 //! empty body, whatever its coding; bytes after the end of a gzip, deflate or br stream are
 //! ignored, as browsers do, except that a new gzip member or zstd frame is decoded in turn.
 
+// With every decoding feature off there is no coding to decode: what remains compiles, and
+// is never reached.
+#![cfg_attr(
+    not(any(feature = "gzip", feature = "brotli", feature = "zstd")),
+    allow(unused_variables, unreachable_code, dead_code)
+)]
+
 use std::io::{self, Read};
 
 use http::header::{self, HeaderMap, HeaderValue};
@@ -22,8 +29,22 @@ use codecs::Stage;
 
 mod codecs;
 
-/// The Accept-Encoding sent unless the caller set one or turned decoding off.
-pub const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
+/// The Accept-Encoding sent unless the caller set one or turned decoding off: the codings
+/// this build decodes (features `gzip`, `brotli`, `zstd`; all on by default).
+pub const ACCEPT_ENCODING: &str = match (
+    cfg!(feature = "gzip"),
+    cfg!(feature = "brotli"),
+    cfg!(feature = "zstd"),
+) {
+    (true, true, true) => "gzip, deflate, br, zstd",
+    (true, true, false) => "gzip, deflate, br",
+    (true, false, true) => "gzip, deflate, zstd",
+    (true, false, false) => "gzip, deflate",
+    (false, true, true) => "br, zstd",
+    (false, true, false) => "br",
+    (false, false, true) => "zstd",
+    (false, false, false) => "",
+};
 
 /// The buffer between two chained codings.
 const STAGE_BUFFER: usize = 16 * 1024;
@@ -32,7 +53,10 @@ const STAGE_BUFFER: usize = 16 * 1024;
 /// range of the encoded representation is useless to a resumed download, so, as reqwest
 /// does, such a request asks for the identity coding).
 pub(crate) fn add_accept_encoding(headers: &mut HeaderMap) {
-    if !headers.contains_key(header::ACCEPT_ENCODING) && !headers.contains_key(header::RANGE) {
+    if !ACCEPT_ENCODING.is_empty()
+        && !headers.contains_key(header::ACCEPT_ENCODING)
+        && !headers.contains_key(header::RANGE)
+    {
         headers.insert(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static(ACCEPT_ENCODING),
@@ -49,6 +73,7 @@ pub(crate) fn strip_decoded_headers(headers: &mut HeaderMap) {
 
 /// Decodes a whole body as text in the charset its Content-Type names (UTF-8 when none is
 /// named or the label is unknown); malformed sequences become U+FFFD.
+#[cfg(feature = "charset")]
 pub(crate) fn body_text(headers: &HeaderMap, body: &[u8]) -> String {
     let encoding = headers
         .get(header::CONTENT_TYPE)
@@ -59,7 +84,15 @@ pub(crate) fn body_text(headers: &HeaderMap, body: &[u8]) -> String {
     encoding.decode(body).0.into_owned()
 }
 
+/// Decodes a whole body as UTF-8, malformed sequences as U+FFFD: without the `charset`
+/// feature no other charset is known.
+#[cfg(not(feature = "charset"))]
+pub(crate) fn body_text(_headers: &HeaderMap, body: &[u8]) -> String {
+    String::from_utf8_lossy(body).into_owned()
+}
+
 /// The `charset` parameter of a Content-Type value.
+#[cfg(feature = "charset")]
 fn charset_of(content_type: &str) -> Option<&str> {
     content_type.split(';').skip(1).find_map(|param| {
         let (name, value) = param.split_once('=')?;
@@ -88,18 +121,26 @@ fn too_large(limit: u64) -> Error {
 /// A content coding envoi decodes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Coding {
+    #[cfg(feature = "gzip")]
     Gzip,
+    #[cfg(feature = "gzip")]
     Deflate,
+    #[cfg(feature = "brotli")]
     Brotli,
+    #[cfg(feature = "zstd")]
     Zstd,
 }
 
 impl Coding {
     pub(super) fn name(self) -> &'static str {
         match self {
+            #[cfg(feature = "gzip")]
             Coding::Gzip => "gzip",
+            #[cfg(feature = "gzip")]
             Coding::Deflate => "deflate",
+            #[cfg(feature = "brotli")]
             Coding::Brotli => "br",
+            #[cfg(feature = "zstd")]
             Coding::Zstd => "zstd",
         }
     }
@@ -114,10 +155,15 @@ fn codings(headers: &HeaderMap) -> Option<Vec<Coding>> {
             let token = token.trim();
             let coding = match token.to_ascii_lowercase().as_str() {
                 "" | "identity" => continue,
+                #[cfg(feature = "gzip")]
                 "gzip" | "x-gzip" => Coding::Gzip,
+                #[cfg(feature = "gzip")]
                 "deflate" => Coding::Deflate,
+                #[cfg(feature = "brotli")]
                 "br" => Coding::Brotli,
+                #[cfg(feature = "zstd")]
                 "zstd" => Coding::Zstd,
+                // Unknown, or not decoded by this build: the body goes through raw.
                 _ => return None,
             };
             codings.push(coding);

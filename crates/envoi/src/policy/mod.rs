@@ -25,6 +25,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod cancel;
+#[cfg(feature = "cookies")]
 pub(crate) mod cookies;
 pub(crate) mod decode;
 pub(crate) mod download;
@@ -37,6 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use auth::Auth;
 pub use cancel::CancelHandle;
+#[cfg(feature = "cookies")]
 pub use cookies::{CookieJar, StoredCookie};
 pub use decode::ACCEPT_ENCODING;
 pub use download::{DownloadFile, Progress};
