@@ -66,6 +66,7 @@ macro_rules! behaviours {
             tls::revoked_certificate_fails_with_the_crl_and_passes_with_its_flag,
             tls::client_certificate_is_required_and_then_accepted,
             tls::a_wrong_pin_fails_even_with_every_flag,
+            tls::large_bodies_over_tls_arrive_whole,
         );
     };
     (@tests $front_end:expr; $($module:ident :: $name:ident),* $(,)?) => {

@@ -9,7 +9,7 @@ use rustls::{ClientConnection, StreamOwned};
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::tls::TlsOptions;
-use crate::transport::stream::{is_timeout, Stream, TlsStream};
+use crate::transport::stream::{is_timeout, BufferedSocket, Stream, TlsStream};
 use crate::transport::tls::{self, HandshakeFacts};
 
 /// Runs the handshake to completion and returns the TLS stream.
@@ -57,7 +57,7 @@ pub(crate) fn run(
         .to_owned();
     sink.emit(EventKind::TlsHandshakeDone { version });
     Ok(Stream::Tls(Box::new(TlsStream {
-        inner: StreamOwned::new(conn, tcp),
+        inner: StreamOwned::new(conn, BufferedSocket::new(tcp)),
         facts,
     })))
 }
