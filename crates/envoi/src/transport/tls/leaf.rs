@@ -1,5 +1,5 @@
-//! Facts read from certificates with x509-parser, for the waivers that webpki cannot do
-//! itself: a time inside the validity dates, a name the certificate holds, the dates and the
+//! Facts read from certificates (by [`der`](super::der)), for the waivers that webpki cannot
+//! do itself: a time inside the validity dates, a name the certificate holds, the dates and the
 //! CRL listing of a leaf checked on its own.
 //!
 //! Errors come back as rustls `CertificateError`s so that they classify like webpki's.
@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use rustls::CertificateError;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
-use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::GeneralName;
+
+use super::der::{AltName, CertificateFields, CrlFields};
 
 /// The closed interval of seconds since the Unix epoch in which a certificate is valid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,17 +51,15 @@ pub(super) fn time_inside_validity(
 /// IP address. None when it holds none, e.g. a certificate naming its host only in the CN.
 pub(super) fn held_name(end_entity: &CertificateDer<'_>) -> Option<ServerName<'static>> {
     let cert = parse(end_entity).ok()?;
-    let san = cert.subject_alternative_name().ok()??;
-    san.value.general_names.iter().find_map(|name| match name {
-        GeneralName::DNSName(dns) => {
+    cert.alt_names().find_map(|name| match name {
+        AltName::Dns(dns) => {
             let dns = match dns.strip_prefix("*.") {
                 Some(rest) => format!("wildcard.{rest}"),
-                None => (*dns).to_owned(),
+                None => dns.to_owned(),
             };
             ServerName::try_from(dns).ok()
         }
-        GeneralName::IPAddress(bytes) => ip_from_bytes(bytes).map(ServerName::from),
-        _ => None,
+        AltName::Ip(bytes) => ip_from_bytes(bytes).map(ServerName::from),
     })
 }
 
@@ -96,35 +94,24 @@ pub(super) fn is_listed(
     crls: &[CertificateRevocationListDer<'static>],
 ) -> Result<bool, CertificateError> {
     let cert = parse(end_entity)?;
-    let issuer = cert.issuer().as_raw();
-    let serial = &cert.tbs_certificate.serial;
     Ok(crls.iter().any(|crl| {
-        x509_parser::parse_x509_crl(crl).is_ok_and(|(_, crl)| {
-            crl.issuer().as_raw() == issuer
-                && crl
-                    .iter_revoked_certificates()
-                    .any(|r| r.serial() == serial)
-        })
+        CrlFields::parse(crl).is_some_and(|crl| crl.issuer == cert.issuer && crl.lists(cert.serial))
     }))
 }
 
-/// Whether x509-parser reads `crl`, so that [`is_listed`] never skips one silently.
+/// Whether `crl` reads, every entry included, so that [`is_listed`] never skips one silently.
 pub(super) fn crl_parses(crl: &CertificateRevocationListDer<'_>) -> bool {
-    x509_parser::parse_x509_crl(crl).is_ok_and(|(rest, _)| rest.is_empty())
+    CrlFields::parse(crl).is_some()
 }
 
-fn parse<'a>(der: &'a CertificateDer<'_>) -> Result<X509Certificate<'a>, CertificateError> {
-    match x509_parser::parse_x509_certificate(der) {
-        Ok(([], cert)) => Ok(cert),
-        _ => Err(CertificateError::BadEncoding),
-    }
+fn parse<'a>(der: &'a CertificateDer<'_>) -> Result<CertificateFields<'a>, CertificateError> {
+    CertificateFields::parse(der).ok_or(CertificateError::BadEncoding)
 }
 
-fn validity(cert: &X509Certificate<'_>) -> Validity {
-    let v = cert.validity();
+fn validity(cert: &CertificateFields<'_>) -> Validity {
     Validity {
-        not_before: v.not_before.timestamp(),
-        not_after: v.not_after.timestamp(),
+        not_before: cert.not_before,
+        not_after: cert.not_after,
     }
 }
 

@@ -13,6 +13,7 @@
 //!    `complete_io`, [`classify`] for a `rustls::Error`, both with the connection's facts.
 
 mod classify;
+mod der;
 mod facts;
 mod leaf;
 mod verifier;

@@ -149,6 +149,11 @@ impl Issued {
         self.cert.der().clone()
     }
 
+    /// The SubjectPublicKeyInfo of the certificate's key, as rcgen encodes it.
+    pub(super) fn spki_der(&self) -> Vec<u8> {
+        self.key.public_key_der()
+    }
+
     fn key(&self) -> PrivateKeyDer<'static> {
         PrivatePkcs8KeyDer::from(self.key.serialize_der()).into()
     }

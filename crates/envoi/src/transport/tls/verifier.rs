@@ -235,9 +235,7 @@ mod tests {
     }
 
     fn spki_pin(cert: &Issued) -> [u8; 32] {
-        let der = cert.der();
-        let (_, parsed) = x509_parser::parse_x509_certificate(&der).unwrap();
-        Sha256::digest(parsed.public_key().raw).into()
+        Sha256::digest(cert.spki_der()).into()
     }
 
     #[test]
