@@ -401,4 +401,28 @@ mod tests {
             "a certificate is not a CRL"
         );
     }
+
+    #[test]
+    fn random_mutations_never_panic() {
+        let der = certificate(&["a.test", "10.0.0.1"], (2001, 1, 1), (2052, 1, 1));
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let mut bad = der.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() % bad.len() as u64) as usize;
+                bad[at] = next() as u8;
+            }
+            let cut = (next() % (bad.len() as u64 + 1)) as usize;
+            if let Some(cert) = CertificateFields::parse(&bad[..cut]) {
+                let _ = cert.alt_names().count();
+            }
+            let _ = CrlFields::parse(&bad[..cut]);
+        }
+    }
 }
