@@ -222,16 +222,16 @@ impl Probe {
                 let version = version.replace('_', ".");
                 trace.info(&format!("SSL connection using {version}"))
             }
-            EventKind::SendingRequest if trace.is_on() => {
+            EventKind::SendingRequest { .. } if trace.is_on() => {
                 trace.send_head(request_head(&state.url, &state.planned).as_bytes());
                 if let Some(data) = &state.planned.data {
                     trace.send_data(data);
                 }
             }
-            EventKind::InterimResponse { status } => {
+            EventKind::InterimResponse { status, .. } => {
                 trace.info(&format!("Received interim response {}", status.as_u16()))
             }
-            EventKind::ResponseReceived { status } => state.last_status = status.as_u16(),
+            EventKind::ResponseReceived { status, .. } => state.last_status = status.as_u16(),
             EventKind::Redirect { location } => {
                 let next = state.url.join(location).ok();
                 state.redirects += 1;

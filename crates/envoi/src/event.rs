@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use http::StatusCode;
 
 use crate::request::UserValue;
@@ -59,7 +60,12 @@ pub enum EventKind {
         version: String,
     },
     /// The request is being sent.
-    SendingRequest,
+    SendingRequest {
+        /// The request head exactly as written to the connection (request line and fields,
+        /// credentials and cookies included, through the blank line). Copied only for an
+        /// observer: empty when the client has none.
+        head: Bytes,
+    },
     /// The request is sent, head and body.
     RequestSent {
         /// Bytes that reached the socket, framing included.
@@ -71,11 +77,15 @@ pub enum EventKind {
     InterimResponse {
         /// Its status.
         status: StatusCode,
+        /// Its head as received, through the blank line.
+        head: Bytes,
     },
-    /// The final response head arrived.
+    /// The final response head of this hop arrived (each redirect hop has its own).
     ResponseReceived {
         /// Its status.
         status: StatusCode,
+        /// Its head as received, through the blank line.
+        head: Bytes,
     },
     /// Body bytes arrived.
     BodyProgress {
@@ -167,6 +177,17 @@ impl EventSink {
                 user_value: self.user_value.clone(),
             });
         }
+    }
+
+    /// Emits [`EventKind::SendingRequest`] with the head's bytes, copied only when an
+    /// observer will read them.
+    pub(crate) fn emit_sending_request(&mut self, head: &[u8]) {
+        let head = if self.has_observer() {
+            Bytes::copy_from_slice(head)
+        } else {
+            Bytes::new()
+        };
+        self.emit(EventKind::SendingRequest { head });
     }
 
     /// Cheap check that lets hot paths skip building an event nobody reads.

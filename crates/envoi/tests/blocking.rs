@@ -146,7 +146,7 @@ fn streamed_upload_goes_out_chunked_with_its_events() {
     );
     let kinds = seen.lock().unwrap().clone();
     let position = |f: &dyn Fn(&EventKind) -> bool| kinds.iter().position(f).unwrap();
-    let sending = position(&|k| matches!(k, EventKind::SendingRequest));
+    let sending = position(&|k| matches!(k, EventKind::SendingRequest { .. }));
     let sent = position(&|k| matches!(k, EventKind::RequestSent { bytes } if *bytes > 10_000));
     let received = position(&|k| matches!(k, EventKind::ResponseReceived { .. }));
     assert!(sending < sent && sent < received, "{kinds:?}");

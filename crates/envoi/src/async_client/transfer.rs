@@ -61,11 +61,12 @@ impl Transfer {
         };
         let mut out = Vec::with_capacity(256 + inline_body.len());
         transfer.conn.proto.send_request(head, &mut out)?;
+        let head_len = out.len();
         if !inline_body.is_empty() && transfer.conn.proto.write_state() == WriteState::Body {
             transfer.conn.proto.send_body(inline_body, &mut out)?;
             transfer.conn.proto.finish_body(None, &mut out)?;
         }
-        sink.emit(EventKind::SendingRequest);
+        sink.emit_sending_request(&out[..head_len]);
         transfer.write_all(&[&out]).await?;
         Ok(transfer)
     }
@@ -94,9 +95,10 @@ impl Transfer {
                         other => other?,
                     }
                 }
-                Event::Informational(h) => {
-                    sink.emit(EventKind::InterimResponse { status: h.status() })
-                }
+                Event::Informational(h) => sink.emit(EventKind::InterimResponse {
+                    status: h.status(),
+                    head: h.raw().clone(),
+                }),
                 // The final answer came first: keep it for receive_head, skip the body.
                 Event::ResponseHead(h) => {
                     self.early_head = Some(h);
@@ -141,6 +143,7 @@ impl Transfer {
         };
         sink.emit(EventKind::ResponseReceived {
             status: head.status(),
+            head: head.raw().clone(),
         });
         Ok(head)
     }
@@ -152,9 +155,10 @@ impl Transfer {
                     let deadline = self.deadlines.read(Instant::now());
                     self.fill(deadline, TimeoutPhase::FirstByte).await?;
                 }
-                Event::Informational(h) => {
-                    sink.emit(EventKind::InterimResponse { status: h.status() })
-                }
+                Event::Informational(h) => sink.emit(EventKind::InterimResponse {
+                    status: h.status(),
+                    head: h.raw().clone(),
+                }),
                 Event::ResponseHead(h) => return Ok(h),
                 other => return Err(unexpected(&other)),
             }

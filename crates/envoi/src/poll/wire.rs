@@ -177,7 +177,9 @@ impl Wire {
         self.proto.send_request(head, &mut encoded)?;
         self.requests += 1;
         self.out.clear();
-        self.out.push_back(encoded.into());
+        let encoded = Bytes::from(encoded);
+        let sent_head = encoded.clone();
+        self.out.push_back(encoded);
         self.upload = None;
         self.written = 0;
         self.sent = false;
@@ -198,7 +200,7 @@ impl Wire {
             }
             _ => {}
         }
-        sink.emit(EventKind::SendingRequest);
+        sink.emit(EventKind::SendingRequest { head: sent_head });
         Ok(())
     }
 
@@ -377,11 +379,15 @@ impl Wire {
                         }
                     }
                 }
-                Event::Informational(h) => {
-                    sink.emit(EventKind::InterimResponse { status: h.status() })
-                }
+                Event::Informational(h) => sink.emit(EventKind::InterimResponse {
+                    status: h.status(),
+                    head: h.raw().clone(),
+                }),
                 Event::ResponseHead(h) => {
-                    sink.emit(EventKind::ResponseReceived { status: h.status() });
+                    sink.emit(EventKind::ResponseReceived {
+                        status: h.status(),
+                        head: h.raw().clone(),
+                    });
                     self.head = Some(h);
                     self.phase = Phase::Body;
                     // An answer before the whole request went out: stop sending. The core

@@ -85,3 +85,91 @@ pub fn resolve_override_reaches_the_given_address(fe: &dyn FrontEnd) {
         .unwrap();
     assert_eq!(out.json()["headers"]["Host"], format!("envoi.test:{port}"));
 }
+
+pub fn events_carry_each_request_head_as_sent_and_each_response_head(fe: &dyn FrontEnd) {
+    use std::sync::{Arc, Mutex};
+    let server = TestServer::start();
+    let seen: Arc<Mutex<Vec<envoi::EventKind>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    let observed = || {
+        let sink = Arc::clone(&sink);
+        builder().observer(move |e| sink.lock().unwrap().push(e.kind.clone()))
+    };
+    // A redirect, with credentials and a cookie the jar picks up on the way: the heads must
+    // show what went out, not what was planned.
+    let mut request = get(&server.url("/cookies/set?flavour=oat"));
+    request.set_auth(Some(envoi::Auth::basic("ann", "secret")));
+    let out = fe.fetch(observed(), &request).unwrap();
+    assert_eq!(out.status, 200);
+    let kinds = std::mem::take(&mut *seen.lock().unwrap());
+    let sent: Vec<String> = kinds
+        .iter()
+        .filter_map(|k| match k {
+            envoi::EventKind::SendingRequest { head } => {
+                Some(String::from_utf8(head.to_vec()).unwrap())
+            }
+            _ => None,
+        })
+        .collect();
+    let received: Vec<String> = kinds
+        .iter()
+        .filter_map(|k| match k {
+            envoi::EventKind::ResponseReceived { head, .. } => {
+                Some(String::from_utf8(head.to_vec()).unwrap())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(
+        sent[0].starts_with("GET /cookies/set?flavour=oat HTTP/1.1\r\n"),
+        "{}",
+        sent[0]
+    );
+    assert!(
+        sent[1].starts_with("GET /cookies HTTP/1.1\r\n"),
+        "{}",
+        sent[1]
+    );
+    for head in &sent {
+        assert!(head.ends_with("\r\n\r\n"), "{head:?}");
+        let lower = head.to_ascii_lowercase();
+        assert!(lower.contains("\r\nauthorization: basic "), "{head}");
+    }
+    assert!(
+        sent[1]
+            .to_ascii_lowercase()
+            .contains("\r\ncookie: flavour=oat\r\n"),
+        "{}",
+        sent[1]
+    );
+    assert_eq!(received.len(), 2, "{received:?}");
+    assert!(received[0].starts_with("HTTP/1.1 302"), "{}", received[0]);
+    assert!(received[0]
+        .to_ascii_lowercase()
+        .contains("set-cookie: flavour=oat"));
+    assert!(received[1].starts_with("HTTP/1.1 200"), "{}", received[1]);
+    assert!(received.iter().all(|h| h.ends_with("\r\n\r\n")));
+
+    // An interim response arrives as its own head, before the final one.
+    let out = fe
+        .fetch(observed(), &get(&server.url("/raw/interim-103")))
+        .unwrap();
+    assert_eq!(out.status, 200);
+    let kinds = std::mem::take(&mut *seen.lock().unwrap());
+    let heads: Vec<String> = kinds
+        .iter()
+        .filter_map(|k| match k {
+            envoi::EventKind::InterimResponse { head, .. } => {
+                Some(format!("interim {}", String::from_utf8_lossy(head)))
+            }
+            envoi::EventKind::ResponseReceived { head, .. } => {
+                Some(format!("final {}", String::from_utf8_lossy(head)))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert!(heads[0].starts_with("interim HTTP/1.1 103"), "{heads:?}");
+    assert!(heads[1].starts_with("final HTTP/1.1 200"), "{heads:?}");
+}

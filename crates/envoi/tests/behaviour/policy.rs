@@ -280,7 +280,7 @@ pub fn retries_are_off_by_default_and_bounded_when_on(fe: &dyn FrontEnd) {
     let counting = move || {
         let counter = std::sync::Arc::clone(&counter);
         builder().observer(move |e| {
-            if matches!(e.kind, envoi::EventKind::SendingRequest) {
+            if matches!(e.kind, envoi::EventKind::SendingRequest { .. }) {
                 counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
         })
