@@ -1,19 +1,20 @@
 //! `-v` and `--trace-ascii`: connection events as `*` lines, the request head as `>` lines,
-//! the response head as `<` lines, as curl prints them.
+//! the response heads as `<` lines, as curl prints them.
 //!
 //! Events come from the client's observer, which runs on the thread doing the request; each
 //! request carries its [`Probe`] as the event's user value, so one client serves every
 //! transfer (and every `-Z` thread) and each event reaches its own transfer's trace.
 //!
-//! The library does not expose the request head bytes, so the `>` lines are the head envoi
-//! builds from the same inputs (method, URL, headers, body framing), rebuilt after each
-//! redirect.
+//! The `>` lines are the head as the library wrote it to the connection (credentials and jar
+//! cookies included); the `<` lines are each head as received: 1xx interim heads, then each
+//! hop's final head. The probe also keeps those heads for `-i` and `-D`.
 
 use std::fmt::Write as _;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use envoi::proto::bytes::Bytes;
 use envoi::{Event, EventKind};
 use url::Url;
 
@@ -53,12 +54,20 @@ impl Trace {
         self.dump("=> Send header", head);
     }
 
-    /// The response head, as `<` lines.
-    pub fn recv_head(&self, head: &[u8]) {
+    /// A response head, as `<` lines (a `Recv header` block per line in the trace file).
+    /// curl shows a 1xx `interim` head without its blank line.
+    pub fn recv_head(&self, head: &[u8], interim: bool) {
+        let head = if interim {
+            without_blank_line(head)
+        } else {
+            head
+        };
         if self.verbose {
             eprint_block(&prefixed(head, "< "));
         }
-        self.dump("<= Recv header", head);
+        if self.file.is_some() {
+            self.to_file(&ascii_lines("<= Recv header", head));
+        }
     }
 
     /// Request body bytes (trace file only).
@@ -103,6 +112,21 @@ fn prefixed(head: &[u8], prefix: &str) -> String {
     out
 }
 
+/// A head without the blank line that ends it.
+fn without_blank_line(head: &[u8]) -> &[u8] {
+    head.strip_suffix(b"\r\n\r\n")
+        .map(|h| &head[..h.len() + 2])
+        .or_else(|| head.strip_suffix(b"\n\n").map(|h| &head[..h.len() + 1]))
+        .unwrap_or(head)
+}
+
+/// One `--trace-ascii` block per line of a head, as curl writes received heads.
+fn ascii_lines(what: &str, head: &[u8]) -> String {
+    head.split_inclusive(|&b| b == b'\n')
+        .map(|line| ascii_dump(what, line))
+        .collect()
+}
+
 /// curl's `--trace-ascii` block: a title, then rows of up to 64 bytes with their offset,
 /// breaking after each CRLF; bytes outside printable ASCII shown as `.`.
 fn ascii_dump(what: &str, bytes: &[u8]) -> String {
@@ -135,21 +159,8 @@ fn ascii_dump(what: &str, bytes: &[u8]) -> String {
     out
 }
 
-/// What a transfer's request looks like, to print its head.
-#[derive(Clone, Debug)]
-pub struct PlannedRequest {
-    /// The method.
-    pub method: String,
-    /// The headers after Host, in the order envoi sends them.
-    pub headers: Vec<(String, String)>,
-    /// The body length (`None`: chunked).
-    pub body_len: Option<u64>,
-    /// A bytes body, for `--trace-ascii` (only kept when tracing).
-    pub data: Option<Vec<u8>>,
-}
-
-/// One transfer's view of the events: its trace, the request to print, and facts for
-/// `-w` (the peer address, redirects).
+/// One transfer's view of the events: its trace, and the facts `-i`, `-D` and `-w` need (the
+/// heads received, the peer address, redirects).
 pub struct Probe {
     trace: Arc<Trace>,
     state: Mutex<ProbeState>,
@@ -160,45 +171,66 @@ pub struct Probe {
 pub struct ProbeState {
     /// The URL being requested (changes with each redirect).
     pub url: Url,
-    /// The request as planned.
-    pub planned: PlannedRequest,
+    /// A bytes request body, traced after each head that declares it (`--trace-ascii`).
+    pub data: Option<Vec<u8>>,
     /// The address of the last connection.
     pub remote: Option<SocketAddr>,
     /// New connections made (not reused).
     pub connects: u32,
     /// Redirects followed.
     pub redirects: usize,
-    /// The status of the last response head.
-    pub last_status: u16,
+    /// Every response head received, as received and in order: 1xx interim heads and each
+    /// hop's final head.
+    pub heads: Vec<Bytes>,
+    /// The `Issue another request` line, printed once the hop's connection is settled (curl
+    /// says what became of the connection first).
+    pending: Option<String>,
 }
 
 impl Probe {
-    /// A probe for a request to `url`.
-    pub fn new(trace: Arc<Trace>, url: Url, planned: PlannedRequest) -> Self {
+    /// A probe for a request to `url`; `data` is a bytes body to trace (`None` when not
+    /// tracing or when the body is streamed).
+    pub fn new(trace: Arc<Trace>, url: Url, data: Option<Vec<u8>>) -> Self {
         Probe {
             trace,
             state: Mutex::new(ProbeState {
                 url,
-                planned,
+                data,
                 remote: None,
                 connects: 0,
                 redirects: 0,
-                last_status: 0,
+                heads: Vec::new(),
+                pending: None,
             }),
         }
     }
 
-    /// The facts gathered so far.
+    /// The facts gathered so far; prints a redirect line still waiting.
     pub fn state(&self) -> ProbeState {
-        self.lock().clone()
+        let mut state = self.lock();
+        self.flush(&mut state);
+        state.clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, ProbeState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn flush(&self, state: &mut ProbeState) {
+        if let Some(line) = state.pending.take() {
+            self.trace.info(&line);
+        }
+    }
+
     fn on_event(&self, event: &Event) {
         let mut state = self.lock();
+        let settles = matches!(
+            event.kind,
+            EventKind::ConnectionPooled | EventKind::ClosingConnection { .. }
+        );
+        if !settles {
+            self.flush(&mut state);
+        }
         let host = state.url.host_str().unwrap_or("").to_owned();
         let trace = &self.trace;
         match &event.kind {
@@ -222,28 +254,33 @@ impl Probe {
                 let version = version.replace('_', ".");
                 trace.info(&format!("SSL connection using {version}"))
             }
-            EventKind::SendingRequest { .. } if trace.is_on() => {
-                trace.send_head(request_head(&state.url, &state.planned).as_bytes());
-                if let Some(data) = &state.planned.data {
-                    trace.send_data(data);
+            EventKind::SendingRequest { head } if trace.is_on() && !head.is_empty() => {
+                trace.send_head(head);
+                if let Some(data) = &state.data {
+                    // A body that a redirect dropped (303, or a POST after 301/302) is not
+                    // declared in the head that follows.
+                    if declares_body(head, data.len()) {
+                        trace.send_data(data);
+                    }
                 }
             }
-            EventKind::InterimResponse { status, .. } => {
-                trace.info(&format!("Received interim response {}", status.as_u16()))
+            EventKind::InterimResponse { head, .. } => {
+                trace.recv_head(head, true);
+                state.heads.push(head.clone());
             }
-            EventKind::ResponseReceived { status, .. } => state.last_status = status.as_u16(),
+            EventKind::ResponseReceived { head, .. } => {
+                trace.recv_head(head, false);
+                state.heads.push(head.clone());
+            }
             EventKind::Redirect { location } => {
-                let next = state.url.join(location).ok();
                 state.redirects += 1;
-                let status = state.last_status;
-                if let Some(next) = next {
-                    trace.info(&format!(
+                if let Ok(next) = state.url.join(location) {
+                    state.pending = Some(format!(
                         "Issue another request to this URL: '{}'",
                         next.as_str()
                     ));
                     state.url = next;
                 }
-                redirected(&mut state.planned, status);
             }
             EventKind::ClosingConnection { reason } => {
                 trace.info(&format!("Closing connection: {reason}"))
@@ -253,61 +290,23 @@ impl Probe {
             }
             _ => {}
         }
-    }
-}
-
-/// The method and body after a redirect with `status`: 303 turns anything but HEAD into a
-/// GET without body; 301 and 302 turn a POST into a GET (the `--post30x` switches are
-/// applied by the library; the trace shows the common case).
-fn redirected(planned: &mut PlannedRequest, status: u16) {
-    let to_get = match status {
-        303 => planned.method != "HEAD",
-        301 | 302 => planned.method == "POST",
-        _ => false,
-    };
-    if to_get {
-        planned.method = "GET".into();
-        planned.body_len = Some(0);
-        planned.data = None;
-        planned.headers.retain(|(n, _)| {
-            !n.eq_ignore_ascii_case("content-type") && !n.eq_ignore_ascii_case("content-length")
-        });
-    }
-}
-
-/// The request head envoi sends for `planned` to `url`.
-pub fn request_head(url: &Url, planned: &PlannedRequest) -> String {
-    let mut target = url.path().to_owned();
-    if let Some(q) = url.query() {
-        target.push('?');
-        target.push_str(q);
-    }
-    let mut head = format!("{} {target} HTTP/1.1\r\n", planned.method);
-    let host = match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => String::new(),
-    };
-    let _ = write!(head, "Host: {host}\r\n");
-    for (name, value) in &planned.headers {
-        let _ = write!(head, "{name}: {value}\r\n");
-    }
-    let has = |n: &str| {
-        planned
-            .headers
-            .iter()
-            .any(|(h, _)| h.eq_ignore_ascii_case(n))
-    };
-    match planned.body_len {
-        None if !has("transfer-encoding") => head.push_str("Transfer-Encoding: chunked\r\n"),
-        Some(0) if !matches!(planned.method.as_str(), "POST" | "PUT" | "PATCH") => {}
-        Some(n) if !has("content-length") => {
-            let _ = write!(head, "Content-Length: {n}\r\n");
+        if settles {
+            self.flush(&mut state);
         }
-        _ => {}
     }
-    head.push_str("\r\n");
-    head
+}
+
+/// True when a request head declares a body of `len` bytes (`Content-Length`, or chunked).
+fn declares_body(head: &[u8], len: usize) -> bool {
+    head.split(|&b| b == b'\n').skip(1).any(|line| {
+        let line = String::from_utf8_lossy(line);
+        let Some((name, value)) = line.split_once(':') else {
+            return false;
+        };
+        let name = name.trim();
+        (name.eq_ignore_ascii_case("content-length") && value.trim().parse() == Ok(len))
+            || name.eq_ignore_ascii_case("transfer-encoding")
+    })
 }
 
 /// The client's observer: hands each event to the probe its request carries.
@@ -345,23 +344,29 @@ mod tests {
     }
 
     #[test]
-    fn the_planned_head_has_framing_and_host() {
-        let url = Url::parse("http://127.0.0.1:8080/p?q=1").unwrap();
-        let planned = PlannedRequest {
-            method: "POST".into(),
-            headers: vec![("User-Agent".into(), "envoi/0".into())],
-            body_len: Some(3),
-            data: Some(b"a=1".to_vec()),
-        };
+    fn bodies_are_traced_when_the_head_declares_them() {
+        let head = b"POST /p HTTP/1.1\r\nHost: h\r\ncontent-length: 3\r\n\r\n";
+        assert!(declares_body(head, 3));
+        assert!(!declares_body(head, 4));
+        assert!(!declares_body(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", 3));
+        assert!(!declares_body(b"\xff\n\xfe: 1\r\n", 1));
+        assert!(declares_body(
+            b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            9
+        ));
+    }
+
+    #[test]
+    fn interim_heads_print_without_their_blank_line() {
         assert_eq!(
-            request_head(&url, &planned),
-            "POST /p?q=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: envoi/0\r\n\
-             Content-Length: 3\r\n\r\n"
+            prefixed(without_blank_line(b"HTTP/1.1 100 Continue\r\n\r\n"), "< "),
+            "< HTTP/1.1 100 Continue\n"
         );
-        let mut after = planned.clone();
-        redirected(&mut after, 302);
-        assert_eq!(after.method, "GET");
-        assert_eq!(after.data, None);
-        assert!(!request_head(&url, &after).contains("Content-Length"));
+        assert_eq!(
+            ascii_lines("<= Recv header", b"HTTP/1.1 200 OK\r\nA: b\r\n\r\n"),
+            "<= Recv header, 17 bytes (0x11)\n0000: HTTP/1.1 200 OK\n\
+             <= Recv header, 6 bytes (0x6)\n0000: A: b\n\
+             <= Recv header, 2 bytes (0x2)\n0000: \n"
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use envoi::blocking::{RequestBuilder, Response};
+use envoi::proto::bytes::Bytes;
 use envoi::{Auth, Body};
 use http::Method;
 use url::Url;
@@ -18,7 +19,7 @@ use crate::exit_code;
 use crate::output::{self, BodySink, HeaderDump};
 use crate::plan::{Group, RequestBody, Resume, TransferSpec};
 use crate::progress::Progress;
-use crate::trace::{PlannedRequest, Probe, Trace};
+use crate::trace::{Probe, Trace};
 use crate::writeout::{self, Report};
 
 /// The read buffer for bodies.
@@ -108,18 +109,13 @@ fn transfer(ctx: &GroupContext, spec: &TransferSpec, report: &mut Report) -> Res
         headers.push(("Range".into(), format!("bytes={offset}-")));
     }
     let uploaded = Arc::new(AtomicU64::new(0));
-    let (body, body_len) = request_body(ctx, spec, &uploaded)?;
-    let planned = PlannedRequest {
-        method: method.to_string(),
-        headers: planned_headers(ctx, &headers),
-        body_len,
-        // Bytes bodies are traced after the head; streamed ones as they are read.
-        data: match (&group.body, &spec.upload) {
-            (RequestBody::Bytes { bytes, .. }, None) if ctx.trace.is_on() => Some(bytes.clone()),
-            _ => None,
-        },
+    let body = request_body(ctx, spec, &uploaded)?;
+    // Bytes bodies are traced after the head; streamed ones as they are read.
+    let traced_data = match (&group.body, &spec.upload) {
+        (RequestBody::Bytes { bytes, .. }, None) if ctx.trace.is_on() => Some(bytes.clone()),
+        _ => None,
     };
-    let probe = Arc::new(Probe::new(ctx.trace.clone(), url.clone(), planned));
+    let probe = Arc::new(Probe::new(ctx.trace.clone(), url.clone(), traced_data));
 
     let mut request: RequestBuilder = ctx.client.client.request(method, url.as_str());
     for (name, value) in &headers {
@@ -140,15 +136,36 @@ fn transfer(ctx: &GroupContext, spec: &TransferSpec, report: &mut Report) -> Res
     report.remote_ip = facts.remote.map(|a| a.ip().to_string());
     report.remote_port = facts.remote.map(|a| a.port());
     report.size_upload = uploaded.load(Ordering::Relaxed);
-    let mut response = sent.map_err(|e| CliError::from_envoi(&e, via_proxy))?;
+    let to_stdout = path.is_none();
+    let mut response = match sent {
+        Ok(response) => response,
+        Err(e) => {
+            // The heads of the hops that did arrive (a redirect limit hit, say) were
+            // already written when curl fails.
+            write_heads_after_failure(ctx, &facts.heads, to_stdout);
+            return Err(CliError::from_envoi(&e, via_proxy));
+        }
+    };
     describe(&response, report);
 
-    let head = response.raw_head().clone();
-    ctx.trace.recv_head(&head);
-    if let Some(dump) = &ctx.dump {
-        dump.write(&head)?;
+    // Every head as received, in order: 1xx interim heads and each hop's final head (the
+    // probe saw them all; the response's own head ends the list).
+    let mut heads = facts.heads;
+    if heads.last() != Some(response.raw_head()) {
+        heads.push(response.raw_head().clone());
     }
-    check_redirect_limit(ctx, &response)?;
+    report.size_header = heads.iter().map(|h| h.len() as u64).sum();
+    if let Some(dump) = &ctx.dump {
+        for head in &heads {
+            dump.write(head)?;
+        }
+    }
+    if let Err(e) = check_redirect_limit(ctx, &response) {
+        if (args.include || args.head) && to_stdout {
+            let _ = write_stdout_heads(&heads);
+        }
+        return Err(e);
+    }
     let status = response.status().as_u16();
     let fail = (args.fail || args.fail_with_body) && status >= 400;
     if offset > 0 && status == 200 {
@@ -172,9 +189,11 @@ fn transfer(ctx: &GroupContext, spec: &TransferSpec, report: &mut Report) -> Res
     let resume = offset > 0 || group.resume == Resume::Auto;
     let mut sink = BodySink::open(path.as_deref(), resume, args.create_dirs)?;
     if args.include || args.head {
-        if let Err(e) = sink.write(&head) {
-            sink.abandon();
-            return Err(e);
+        for head in &heads {
+            if let Err(e) = sink.write(head) {
+                sink.abandon();
+                return Err(e);
+            }
         }
     }
     if fail && !args.fail_with_body {
@@ -193,6 +212,28 @@ fn transfer(ctx: &GroupContext, spec: &TransferSpec, report: &mut Report) -> Res
         return Err(http_error(status));
     }
     Ok(())
+}
+
+/// A transfer failed after some heads arrived: they go to `-D`, and to stdout for `-i`/`-I`
+/// (a file output is not kept when the transfer fails, so it gets none).
+fn write_heads_after_failure(ctx: &GroupContext, heads: &[Bytes], to_stdout: bool) {
+    if let Some(dump) = &ctx.dump {
+        for head in heads {
+            let _ = dump.write(head);
+        }
+    }
+    let args = &ctx.group.args;
+    if (args.include || args.head) && to_stdout {
+        let _ = write_stdout_heads(heads);
+    }
+}
+
+fn write_stdout_heads(heads: &[Bytes]) -> Result<(), CliError> {
+    let mut sink = BodySink::Stdout;
+    for head in heads {
+        sink.write(head)?;
+    }
+    sink.commit()
 }
 
 /// Bodies from 1 MiB, and every `-T` upload, ask `Expect: 100-continue` first, as curl
@@ -247,19 +288,19 @@ fn upload_url(url: &str, upload: Option<&str>) -> String {
     }
 }
 
-/// The request body and its length (`None`: chunked): `-T` streams a file with its length
-/// (stdin chunked); otherwise the group's data.
+/// The request body: `-T` streams a file with its length (stdin chunked); otherwise the
+/// group's data.
 fn request_body(
     ctx: &GroupContext,
     spec: &TransferSpec,
     uploaded: &Arc<AtomicU64>,
-) -> Result<(Option<Body>, Option<u64>), CliError> {
+) -> Result<Option<Body>, CliError> {
     let trace = ctx.trace.clone();
     let bar = !ctx.parallel && Progress::wanted(silent_meter(ctx), false);
     match spec.upload.as_deref() {
         Some("-") => {
             let reader = Counting::new(std::io::stdin(), uploaded.clone(), trace, None);
-            Ok((Some(Body::chunked(reader)), None))
+            Ok(Some(Body::chunked(reader)))
         }
         Some(path) => {
             let file = std::fs::File::open(path).map_err(|e| CliError::read("file", path, &e))?;
@@ -269,16 +310,13 @@ fn request_body(
                 .len();
             let bar = bar.then(|| Progress::start(path, Some(len)));
             let reader = Counting::new(file, uploaded.clone(), trace, bar);
-            Ok((Some(Body::from_reader(reader, len)), Some(len)))
+            Ok(Some(Body::from_reader(reader, len)))
         }
         None => match &ctx.group.body {
-            RequestBody::None => Ok((None, Some(0))),
+            RequestBody::None => Ok(None),
             RequestBody::Bytes { bytes, .. } => {
                 uploaded.store(bytes.len() as u64, Ordering::Relaxed);
-                Ok((
-                    Some(Body::from_bytes(bytes.clone())),
-                    Some(bytes.len() as u64),
-                ))
+                Ok(Some(Body::from_bytes(bytes.clone())))
             }
         },
     }
@@ -289,56 +327,11 @@ fn silent_meter(ctx: &GroupContext) -> bool {
     args.silent || args.no_progress_meter || ctx.trace.is_on()
 }
 
-/// The headers the request goes out with after Host, in envoi's order, for `-v`: the
-/// request's own, then the client defaults it did not override.
-fn planned_headers(ctx: &GroupContext, headers: &[(String, String)]) -> Vec<(String, String)> {
-    let group = &ctx.group;
-    let mut all: Vec<(String, String)> = headers.to_vec();
-    let has = |all: &[(String, String)], n: &str| {
-        all.iter().any(|(h, _)| h.eq_ignore_ascii_case(n)) || group.removed.iter().any(|r| r == n)
-    };
-    if let Some(auth) = &ctx.auth {
-        if !has(&all, "authorization") {
-            if let Some(value) = auth_preview(auth) {
-                all.push(("Authorization".into(), value));
-            }
-        }
-    }
-    let agent = match group.args.user_agent.as_deref() {
-        Some("") => None,
-        Some(a) => Some(a.to_owned()),
-        None => Some(concat!("envoi/", env!("CARGO_PKG_VERSION")).to_owned()),
-    };
-    if let (Some(agent), false) = (agent, has(&all, "user-agent")) {
-        all.push(("User-Agent".into(), agent));
-    }
-    if !has(&all, "accept") {
-        all.push(("Accept".into(), "*/*".into()));
-    }
-    if group.args.compressed && !has(&all, "accept-encoding") {
-        all.push((
-            "Accept-Encoding".into(),
-            envoi::policy::ACCEPT_ENCODING.into(),
-        ));
-    }
-    all
-}
-
-/// What `-v` shows for credentials sent up front.
-fn auth_preview(auth: &Auth) -> Option<String> {
-    match auth {
-        Auth::Basic { user, .. } => Some(format!("Basic <{user}:...>")),
-        Auth::Bearer(_) => Some("Bearer <token>".into()),
-        _ => None,
-    }
-}
-
 /// Facts of the response head for `-w`.
 fn describe(response: &Response, report: &mut Report) {
     report.http_code = response.status().as_u16();
     report.url_effective = response.url().to_string();
     report.num_redirects = response.redirects();
-    report.size_header = response.raw_head().len() as u64;
     report.http_version = match response.version() {
         http::Version::HTTP_10 => "1".into(),
         http::Version::HTTP_09 => "0.9".into(),
