@@ -21,6 +21,12 @@ use crate::transport::route::Route;
 const WRITE_BUDGET: usize = 256 * 1024;
 /// Size of each piece read from a request body stream.
 const UPLOAD_CHUNK: usize = 64 * 1024;
+/// Below this much room left, a direct body read gets a fresh buffer.
+const MIN_DIRECT_READ: usize = 16 * 1024;
+/// The smallest buffer made for direct body reads.
+const DIRECT_BLOCK: usize = 256 * 1024;
+/// The most read at once through the protocol core's buffer (chunk framing).
+const FRAMED_READ: usize = 64 * 1024;
 /// Bytes read in one go while the response head is incomplete.
 const HEAD_READ: usize = 16 * 1024;
 /// Reads of the socket in one step while the response head is incomplete (the head limit is
@@ -436,12 +442,16 @@ impl Wire {
                     read_once = true;
                     if let Some(window) = self.proto.direct_body_window() {
                         let want = usize::try_from(window).map_or(max, |w| w.min(max));
-                        // The buffer is kept across reads that find nothing (a frame loop
-                        // polls far more often than data comes); bytes read are split off
-                        // and handed out without a copy.
-                        if self.scratch.len() < want {
-                            self.scratch = BytesMut::zeroed(want);
+                        // Bytes read are split off the buffer and handed out without a
+                        // copy; the rest of it takes the next reads, so each byte of it is
+                        // zeroed once (a fresh buffer for every read that came up short
+                        // zeroed up to ten times what was read). It is kept across reads
+                        // that find nothing: a frame loop polls far more often than data
+                        // comes.
+                        if self.scratch.len() < want.min(MIN_DIRECT_READ) {
+                            self.scratch = BytesMut::zeroed(want.max(DIRECT_BLOCK));
                         }
+                        let want = want.min(self.scratch.len());
                         match self.stream.read(&mut self.scratch[..want]) {
                             Ok(0) => self.proto.receive_eof(),
                             Ok(n) => {
@@ -454,6 +464,9 @@ impl Wire {
                         }
                     } else {
                         let stream = &mut self.stream;
+                        // The core zero-fills what it lends, so a large chunk size
+                        // must not become a large read here.
+                        let max = max.min(FRAMED_READ);
                         match self.proto.receive_with(max, |buf| stream.read(buf)) {
                             Ok(0) => self.proto.receive_eof(),
                             Ok(_) => self.progress_at = now,
