@@ -44,6 +44,40 @@ pub(crate) struct Idle<C> {
     pub(crate) since: Instant,
 }
 
+/// Whether a request may take an idle connection, and whether that connection is first
+/// checked (a one-byte peek, one system call) for a close or unsolicited bytes from the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reuse {
+    /// Open a new connection: a retry after a reused one turned out closed.
+    Never,
+    /// Take an idle connection once the peek shows it still open and silent.
+    Checked,
+    /// Take a connection given back less than [`TRUSTED_IDLE`] ago without the peek: for a
+    /// request that the fresh-connection retry covers (see
+    /// [`crate::exchange::reuse_for`]), should the server have closed it after all.
+    Trusted,
+}
+
+/// How long a connection given back to the pool is taken again without a peek. Servers keep
+/// idle connections for seconds (nginx 75 s, Apache and Node 5 s), so a close in the first
+/// 50 ms means a server that dropped it without saying so, which the retry covers.
+const TRUSTED_IDLE: Duration = Duration::from_millis(50);
+
+impl<C> Idle<C> {
+    /// True when the connection may carry a request under `reuse`: idle for less than
+    /// `idle_timeout`, and either trusted or found open by `is_stale`.
+    pub(crate) fn is_usable(
+        &self,
+        idle_timeout: Duration,
+        reuse: Reuse,
+        is_stale: impl FnOnce(&C) -> bool,
+    ) -> bool {
+        let idle_for = self.since.elapsed();
+        idle_for < idle_timeout
+            && ((reuse == Reuse::Trusted && idle_for < TRUSTED_IDLE) || !is_stale(&self.conn))
+    }
+}
+
 impl<C> Default for PoolState<C> {
     fn default() -> Self {
         PoolState {
@@ -212,36 +246,21 @@ impl Pool {
         })
     }
 
-    /// Takes an idle connection for `route`, or reserves a slot for a new one, waiting for a
-    /// free slot until `deadline` when the limits are reached.
+    /// Takes an idle connection for `route` as `reuse` allows, or reserves a slot for a new
+    /// one, waiting for a free slot until `deadline` when the limits are reached.
     pub(crate) fn checkout(
         self: &Arc<Self>,
         route: &Route,
         deadline: Option<Instant>,
-    ) -> Result<Checkout, Error> {
-        self.checkout_inner(route, deadline, true)
-    }
-
-    /// Reserves a slot for a new connection, never handing out an idle one (for a retry after
-    /// a kept-alive connection turned out closed).
-    pub(crate) fn checkout_new(
-        self: &Arc<Self>,
-        route: &Route,
-        deadline: Option<Instant>,
-    ) -> Result<Checkout, Error> {
-        self.checkout_inner(route, deadline, false)
-    }
-
-    fn checkout_inner(
-        self: &Arc<Self>,
-        route: &Route,
-        deadline: Option<Instant>,
-        reuse: bool,
+        reuse: Reuse,
     ) -> Result<Checkout, Error> {
         let mut state = self.lock();
         loop {
-            while let Some(idle) = reuse.then(|| state.pop_idle(route)).flatten() {
-                if idle.since.elapsed() < self.limits.idle_timeout && !idle.conn.stream.is_stale() {
+            while let Some(idle) = (reuse != Reuse::Never)
+                .then(|| state.pop_idle(route))
+                .flatten()
+            {
+                if idle.is_usable(self.limits.idle_timeout, reuse, |c| c.stream.is_stale()) {
                     return Ok(Checkout::Reused(Box::new(idle.conn)));
                 }
                 // Dropping it frees its slot; do that without the lock held.
@@ -346,7 +365,10 @@ mod tests {
 
     fn open(pool: &Arc<Pool>, listener: &TcpListener) -> Connection {
         let addr = listener.local_addr().unwrap();
-        let Checkout::Open(slot) = pool.checkout(&route(addr.port()), None).unwrap() else {
+        let Checkout::Open(slot) = pool
+            .checkout(&route(addr.port()), None, Reuse::Checked)
+            .unwrap()
+        else {
             panic!("expected a slot")
         };
         Connection::new(
@@ -355,6 +377,26 @@ mod tests {
             addr,
             slot,
         )
+    }
+
+    #[test]
+    fn a_trusted_reuse_skips_the_peek_only_while_the_connection_is_fresh() {
+        let idle = |ago: Duration| Idle {
+            conn: (),
+            since: Instant::now() - ago,
+        };
+        let timeout = Duration::from_secs(90);
+        let stale = |_: &()| true;
+        let open = |_: &()| false;
+        // Given back just now: trusted without a peek, checked with one.
+        assert!(idle(Duration::ZERO).is_usable(timeout, Reuse::Trusted, stale));
+        assert!(!idle(Duration::ZERO).is_usable(timeout, Reuse::Checked, stale));
+        assert!(idle(Duration::ZERO).is_usable(timeout, Reuse::Checked, open));
+        // Idle for a while: the peek decides, trusted or not.
+        assert!(!idle(TRUSTED_IDLE * 2).is_usable(timeout, Reuse::Trusted, stale));
+        assert!(idle(TRUSTED_IDLE * 2).is_usable(timeout, Reuse::Trusted, open));
+        // Past the idle timeout: never.
+        assert!(!idle(Duration::from_secs(91)).is_usable(timeout, Reuse::Trusted, open));
     }
 
     #[test]
@@ -367,7 +409,7 @@ mod tests {
         assert_eq!(pool.idle_count(), 1);
         let port = listener.local_addr().unwrap().port();
         assert!(matches!(
-            pool.checkout(&route(port), None).unwrap(),
+            pool.checkout(&route(port), None, Reuse::Checked).unwrap(),
             Checkout::Reused(_)
         ));
     }
@@ -382,7 +424,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         let port = listener.local_addr().unwrap().port();
         assert!(matches!(
-            pool.checkout(&route(port), None).unwrap(),
+            pool.checkout(&route(port), None, Reuse::Checked).unwrap(),
             Checkout::Open(_)
         ));
     }
@@ -400,7 +442,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(30));
         let port = listener.local_addr().unwrap().port();
         assert!(matches!(
-            pool.checkout(&route(port), None).unwrap(),
+            pool.checkout(&route(port), None, Reuse::Checked).unwrap(),
             Checkout::Open(_)
         ));
     }
@@ -443,12 +485,19 @@ mod tests {
         let held = open(&pool, &listener);
         let port = listener.local_addr().unwrap().port();
         let deadline = Some(Instant::now() + Duration::from_millis(50));
-        let e = pool.checkout(&route(port), deadline).err().unwrap();
+        let e = pool
+            .checkout(&route(port), deadline, Reuse::Checked)
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), ErrorKind::Timeout(TimeoutPhase::Pool));
         drop(held);
         assert!(matches!(
-            pool.checkout(&route(port), deadline.map(|d| d + Duration::from_secs(1)))
-                .unwrap(),
+            pool.checkout(
+                &route(port),
+                deadline.map(|d| d + Duration::from_secs(1)),
+                Reuse::Checked
+            )
+            .unwrap(),
             Checkout::Open(_)
         ));
     }

@@ -41,8 +41,8 @@ use http::{Method, StatusCode};
 use crate::config::{ClientBuilder, Config};
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
-use crate::exchange::{timeout, Again, Deadlines, Exchange, Next};
-use crate::pool::PoolLimits;
+use crate::exchange::{reuse_for, timeout, Again, Deadlines, Exchange, Next};
+use crate::pool::{PoolLimits, Reuse};
 use crate::request::{BodySource, Request};
 use crate::transport::route::Route;
 pub use builder::AsyncRequestBuilder;
@@ -311,23 +311,15 @@ impl AsyncClient {
         deadlines: &Deadlines,
     ) -> Result<(Transfer, ResponseHead), (Error, bool)> {
         let mut source = request.body.open().map_err(|e| (e, false))?;
-        let mut allow_reuse = true;
+        let mut reuse = reuse_for(&request.method, request.body.is_replayable());
         loop {
             // A small bytes body rides in the head's write.
             let inline = match &source {
                 BodySource::Bytes(b) if b.len() <= COALESCE_LIMIT => b.clone(),
                 _ => Bytes::new(),
             };
-            let started = Transfer::start(
-                &self.inner,
-                route,
-                head,
-                &inline,
-                sink,
-                deadlines,
-                allow_reuse,
-            )
-            .await;
+            let started =
+                Transfer::start(&self.inner, route, head, &inline, sink, deadlines, reuse).await;
             let mut transfer = started.map_err(|e| (e, false))?;
             let inline_sent =
                 !inline.is_empty() || matches!(&source, BodySource::Bytes(b) if b.is_empty());
@@ -339,12 +331,12 @@ impl AsyncClient {
             match result {
                 Ok(head) => return Ok((transfer, head)),
                 Err(e)
-                    if allow_reuse
+                    if reuse != Reuse::Never
                         && transfer.may_retry_fresh(&e, &request.method, stream_body) =>
                 {
                     // The request never reached a live server: send it again, on a new
                     // connection.
-                    allow_reuse = false;
+                    reuse = Reuse::Never;
                     if !stream_body {
                         source = request.body.open().map_err(|e| (e, false))?;
                     }

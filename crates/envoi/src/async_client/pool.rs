@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 
 use super::stream::AsyncStream;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
-use crate::pool::{PoolLimits, PoolState};
+use crate::pool::{PoolLimits, PoolState, Reuse};
 use crate::transport::route::Route;
 
 /// The idle connections and slot counts of one async client.
@@ -58,13 +58,13 @@ impl Pool {
         })
     }
 
-    /// Takes an idle connection for `route` (when `reuse`), or reserves a slot for a new one,
-    /// waiting for a free slot until `deadline` when the limits are reached.
+    /// Takes an idle connection for `route` as `reuse` allows, or reserves a slot for a new
+    /// one, waiting for a free slot until `deadline` when the limits are reached.
     pub(crate) async fn checkout(
         self: &Arc<Self>,
         route: &Route,
         deadline: Option<Instant>,
-        reuse: bool,
+        reuse: Reuse,
     ) -> Result<Checkout, Error> {
         if let Some(found) = self.try_checkout(route, reuse) {
             return Ok(found);
@@ -94,15 +94,13 @@ impl Pool {
     /// One look: a live idle connection, or a free slot (after closing an idle connection of
     /// another route to make room, if need be). Connections are closed without the lock held,
     /// since closing one releases its slot, which takes the lock.
-    fn try_checkout(self: &Arc<Self>, route: &Route, reuse: bool) -> Option<Checkout> {
+    fn try_checkout(self: &Arc<Self>, route: &Route, reuse: Reuse) -> Option<Checkout> {
         loop {
             let mut expired = Vec::new();
             let mut state = self.lock();
-            if reuse {
+            if reuse != Reuse::Never {
                 while let Some(idle) = state.pop_idle(route) {
-                    if idle.since.elapsed() < self.limits.idle_timeout
-                        && !idle.conn.stream.is_stale()
-                    {
+                    if idle.is_usable(self.limits.idle_timeout, reuse, |c| c.stream.is_stale()) {
                         drop(state);
                         drop(expired);
                         return Some(Checkout::Reused(Box::new(idle.conn)));

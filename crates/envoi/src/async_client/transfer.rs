@@ -19,7 +19,7 @@ use super::ClientInner;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::{earliest, retry_on_fresh_connection, Deadlines, FailedHop};
-use crate::pool::READ_CHUNK;
+use crate::pool::{Reuse, READ_CHUNK};
 use crate::transport::route::Route;
 
 /// A request in flight on a connection. Dropping it closes the connection: only a body read
@@ -38,7 +38,7 @@ pub(crate) struct Transfer {
 }
 
 impl Transfer {
-    /// Takes a pooled connection (when `allow_reuse`) or opens one, and writes the head, with
+    /// Takes a pooled connection (as `reuse` allows) or opens one, and writes the head, with
     /// `inline_body` framed after it in the same write.
     pub(crate) async fn start(
         client: &Arc<ClientInner>,
@@ -47,9 +47,9 @@ impl Transfer {
         inline_body: &[u8],
         sink: &mut EventSink,
         deadlines: &Deadlines,
-        allow_reuse: bool,
+        reuse: Reuse,
     ) -> Result<Transfer, Error> {
-        let (conn, reused) = connection(client, route, deadlines, sink, allow_reuse).await?;
+        let (conn, reused) = connection(client, route, deadlines, sink, reuse).await?;
         let mut transfer = Transfer {
             client: Arc::clone(client),
             conn,
@@ -290,12 +290,12 @@ async fn connection(
     route: &Route,
     deadlines: &Deadlines,
     sink: &mut EventSink,
-    allow_reuse: bool,
+    reuse: Reuse,
 ) -> Result<(Connection, bool), Error> {
     let config = &client.config;
     match client
         .pool
-        .checkout(route, deadlines.connect(), allow_reuse)
+        .checkout(route, deadlines.connect(), reuse)
         .await?
     {
         Checkout::Reused(conn) => {

@@ -24,9 +24,9 @@ use crate::config::{ClientBuilder, Config};
 use crate::error::{Error, ErrorKind};
 use crate::event::EventKind;
 use crate::event::EventSink;
-use crate::exchange::{Again, Deadlines, Exchange, Next};
+use crate::exchange::{reuse_for, Again, Deadlines, Exchange, Next};
 use crate::policy::CancelHandle;
-use crate::pool::{Pool, PoolLimits};
+use crate::pool::{Pool, PoolLimits, Reuse};
 use crate::request::{Body, BodySource, Request};
 use crate::transport::route::Route;
 pub use completion::Completion;
@@ -200,7 +200,8 @@ impl Client {
                 &[],
                 &mut sink,
                 &deadlines,
-                true,
+                // The caller's writes cannot be sent again: the connection is checked.
+                Reuse::Checked,
             )
         })();
         let transfer = started.map_err(|e| e.with_url(&request.url))?;
@@ -288,7 +289,7 @@ impl Client {
         deadlines: &Deadlines,
     ) -> Result<(Transfer, envoi_proto::ResponseHead), (Error, bool)> {
         let mut source = request.body.open().map_err(|e| (e, false))?;
-        let mut allow_reuse = true;
+        let mut reuse = reuse_for(&request.method, request.body.is_replayable());
         loop {
             // A small bytes body rides in the head's write.
             let inline: &[u8] = match &source {
@@ -303,7 +304,7 @@ impl Client {
                 inline,
                 sink,
                 deadlines,
-                allow_reuse,
+                reuse,
             )
             .map_err(|e| (e, false))?;
             let inline_sent =
@@ -312,10 +313,13 @@ impl Client {
                 .and_then(|()| transfer.receive_head(sink));
             match result {
                 Ok(head) => return Ok((transfer, head)),
-                Err(e) if allow_reuse && transfer.may_retry_fresh(&e, &request.method, &source) => {
+                Err(e)
+                    if reuse != Reuse::Never
+                        && transfer.may_retry_fresh(&e, &request.method, &source) =>
+                {
                     // The request never reached a live server: send it again, on a new
                     // connection.
-                    allow_reuse = false;
+                    reuse = Reuse::Never;
                     if let BodySource::Bytes(_) = source {
                         source = request.body.open().map_err(|e| (e, false))?;
                     }

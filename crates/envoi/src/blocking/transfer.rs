@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::{earliest, retry_on_fresh_connection, timeout, Deadlines, FailedHop};
 use crate::policy::cancel::CancelGuard;
-use crate::pool::{Checkout, Connection};
+use crate::pool::{Checkout, Connection, Reuse};
 use crate::request::{BodySource, Request};
 use crate::transport::route::Route;
 use crate::transport::stream::{is_timeout, Stream};
@@ -37,7 +37,7 @@ pub(crate) struct Transfer {
 }
 
 impl Transfer {
-    /// Takes a pooled connection (when `allow_reuse`) or opens one, and writes the head, with
+    /// Takes a pooled connection (as `reuse` allows) or opens one, and writes the head, with
     /// `inline_body` framed after it in the same write.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn start(
@@ -48,9 +48,9 @@ impl Transfer {
         inline_body: &[u8],
         sink: &mut EventSink,
         deadlines: &Deadlines,
-        allow_reuse: bool,
+        reuse: Reuse,
     ) -> Result<Transfer, Error> {
-        let (conn, reused) = connection(client, route, deadlines, sink, allow_reuse)?;
+        let (conn, reused) = connection(client, route, deadlines, sink, reuse)?;
         let cancel_guard = request.cancel.as_ref().and_then(|handle| {
             let tcp = conn.stream.tcp().try_clone().ok()?;
             Some(handle.on_cancel(move || {
@@ -264,14 +264,10 @@ fn connection(
     route: &Route,
     deadlines: &Deadlines,
     sink: &mut EventSink,
-    allow_reuse: bool,
+    reuse: Reuse,
 ) -> Result<(Connection, bool), Error> {
     let config = &client.config;
-    let checkout = if allow_reuse {
-        client.pool.checkout(route, deadlines.connect())?
-    } else {
-        client.pool.checkout_new(route, deadlines.connect())?
-    };
+    let checkout = client.pool.checkout(route, deadlines.connect(), reuse)?;
     match checkout {
         Checkout::Reused(conn) => {
             sink.emit(EventKind::Connected {

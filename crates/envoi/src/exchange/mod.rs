@@ -19,6 +19,7 @@ use crate::policy::decode::{self, ContentDecoder};
 use crate::policy::redirect::{apply_redirect, RedirectState, RequestFacts};
 use crate::policy::retry::{retry_delay, Attempt, RetryCause};
 use crate::policy::Auth;
+use crate::pool::Reuse;
 use crate::request::Request;
 use crate::transport::route::Route;
 pub(crate) use deadlines::{earliest, timeout, Deadlines};
@@ -57,6 +58,17 @@ pub(crate) fn retry_on_fresh_connection(
         && !hop.answered
         && closed
         && (hop.written == 0 || (method.is_idempotent() && hop.body_replayable))
+}
+
+/// How a request's first attempt takes a pooled connection: without the staleness peek when
+/// the fresh-connection retry above would cover a connection the server had closed (an
+/// idempotent method with a body that can be sent again), with it otherwise.
+pub(crate) fn reuse_for(method: &http::Method, body_replayable: bool) -> Reuse {
+    if method.is_idempotent() && body_replayable {
+        Reuse::Trusted
+    } else {
+        Reuse::Checked
+    }
 }
 
 /// What to do after a response head.
