@@ -18,10 +18,7 @@ use super::wait::{cancelled, CancelWatch};
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::timeout;
-use crate::policy::decode::{check_limit, ContentDecoder};
-
-/// Encoded bytes held for the decoder.
-const DECODE_BUFFER: usize = 16 * 1024;
+use crate::policy::decode::{check_limit, ContentDecoder, ENCODED_READ};
 
 /// A response body as the caller reads it.
 pub(crate) struct BodyReader {
@@ -74,7 +71,7 @@ impl BodyReader {
             wire,
             decoding: decoder.map(|decoder| Decoding {
                 decoder,
-                buffer: vec![0; DECODE_BUFFER].into_boxed_slice(),
+                buffer: vec![0; ENCODED_READ].into_boxed_slice(),
                 start: 0,
                 end: 0,
                 eof: false,

@@ -519,3 +519,56 @@ fn charset_is_read_from_content_type_parameters() {
     assert_eq!(charset_of("text/html;Charset=\"utf-8\""), Some("utf-8"));
     assert_eq!(charset_of("application/json"), None);
 }
+
+#[test]
+fn decoding_reader_fills_large_reads_and_keeps_every_byte_through_small_ones() {
+    /// Hands out at most `step` bytes per read, as a connection might.
+    struct Trickle<'a> {
+        rest: &'a [u8],
+        step: usize,
+        reads: usize,
+    }
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.rest.len().min(self.step).min(buf.len());
+            buf[..n].copy_from_slice(&self.rest[..n]);
+            self.rest = &self.rest[n..];
+            self.reads += 1;
+            Ok(n)
+        }
+    }
+    for (lines, step, out_len) in [
+        (2_000, 7, 3),
+        (60_000, 1000, 1 << 20),
+        (60_000, ENCODED_READ, 1000),
+        (60_000, 1 << 20, 1 << 20),
+    ] {
+        let data = sample(lines);
+        let body = gzip(&data);
+        let inner = Trickle {
+            rest: &body,
+            step,
+            reads: 0,
+        };
+        let mut reader = DecodingReader::new(inner, decoder("gzip", None));
+        let mut decoded = Vec::new();
+        let mut out = vec![0u8; out_len];
+        let mut calls = 0;
+        loop {
+            let n = reader.read(&mut out).unwrap();
+            if n == 0 {
+                break;
+            }
+            decoded.extend_from_slice(&out[..n]);
+            calls += 1;
+        }
+        assert!(decoded == data, "step {step}, out {out_len}: bytes differ");
+        if out_len == 1 << 20 && step == 1 << 20 {
+            // Each call uses up a whole 64 KiB read of the connection: far fewer calls than
+            // the inflater has output pieces.
+            let reads = reader.get_ref().reads;
+            assert!(reads <= body.len() / ENCODED_READ + 2, "{reads} reads");
+            assert!(calls <= reads, "{calls} calls for {reads} reads");
+        }
+    }
+}
