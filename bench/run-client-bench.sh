@@ -6,7 +6,7 @@
 #   2. a 1 GiB download from nginx, plain and over TLS;
 #   3. a 256 MiB upload to envoi-testserver's /upload-sink;
 #   4. stripped size and clean build time of a minimal "GET a URL and print it" program,
-#      envoi against ureq.
+#      envoi (default features, and none) against ureq.
 # Prints Markdown tables (see BENCHMARKS.md, "Client benchmarks"); progress goes to stderr.
 #
 # Usage: CARGO_TARGET_DIR=/work/target-bench bench/run-client-bench.sh
@@ -218,12 +218,18 @@ SERVER_PID=
 
 # --- 4. minimal program: size and clean build time ----------------------------------------------
 if [[ $BUILD == 1 ]]; then
-    for client in envoi ureq; do
+    # envoi with its default features (all on), envoi with none of them (the blocking client
+    # without decoding, cookies, charsets or tokio), and ureq with its defaults.
+    for client in envoi envoi-min ureq; do
         dir=$WORK/min-$client
         mkdir -p "$dir/src"
         cp "$ROOT/Cargo.lock" "$dir/" # the versions the workspace uses
-        if [[ $client == envoi ]]; then
-            dep="envoi = { path = \"$ROOT/crates/envoi\" }"
+        if [[ $client == envoi* ]]; then
+            if [[ $client == envoi-min ]]; then
+                dep="envoi = { path = \"$ROOT/crates/envoi\", default-features = false }"
+            else
+                dep="envoi = { path = \"$ROOT/crates/envoi\" }"
+            fi
             body='let text = envoi::blocking::Client::new()
         .and_then(|c| c.get(&url).send())
         .and_then(|r| r.text());

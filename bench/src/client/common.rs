@@ -5,8 +5,13 @@
 //!
 //! Every client gets the same work: sequential GETs of a small file on one kept-alive
 //! connection, one large download read through a caller's buffer, one upload streamed from a
-//! `Read` of known length. No client decompresses (envoi's `decompress(false)`; reqwest
-//! without its `gzip` feature; ureq asks for gzip, which this nginx does not send).
+//! `Read` of known length. No client decompresses in those (envoi's `decompress(false)`;
+//! reqwest's `no_gzip()`; ureq asks for gzip, which nginx does not send there).
+//!
+//! The decode benchmark (`--mode decode`, `bench/run-decode-bench.sh`) is the exception: one
+//! large gzip-encoded body, decoded transparently by the client (envoi with decompression on,
+//! ureq's and reqwest's gzip, libcurl's `CURLOPT_ACCEPT_ENCODING`) and read through the
+//! caller's buffer. hyper-util has no transparent decoding and is left out.
 
 // Shared by several binaries (`#[path]`); each uses a part.
 #![allow(dead_code)]
@@ -26,6 +31,35 @@ pub trait Client {
     fn download(&mut self, url: &str, buf: &mut [u8]) -> Result<u64>;
     /// POSTs `len` bytes from a [`Pattern`] reader; returns the response body as text.
     fn upload(&mut self, url: &str, len: u64) -> Result<String>;
+    /// Sets up what `decode` needs (a client with decoding on), before the timing starts.
+    fn prepare_decode(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// GETs `url` asking for gzip and reads the transparently decoded body through `buf`,
+    /// dropping it; returns its decoded length and what the client saw of the encoding.
+    fn decode(&mut self, url: &str, buf: &mut [u8]) -> Result<Decoded>;
+}
+
+/// What a decoding GET saw. `wire` and `encoding` are `None` where the client does not tell
+/// (ureq and reqwest strip Content-Encoding and give no count of the encoded bytes; the script
+/// checks those runs against nginx's access log).
+pub struct Decoded {
+    /// Decoded body bytes handed to the caller.
+    pub bytes: u64,
+    /// Body bytes as they came over the wire, before decoding.
+    pub wire: Option<u64>,
+    /// The Content-Encoding the response carried.
+    pub encoding: Option<String>,
+}
+
+/// The Content-Encoding field of a raw response head (`Name: value` lines), if any.
+pub fn content_encoding(head: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(head).lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("content-encoding")
+            .then(|| value.trim().to_owned())
+    })
 }
 
 /// The CA certificate (PEM) the TLS runs trust, and nothing else.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::common::{check_len, until, Client, Pattern, Result, Trust};
+use crate::common::{check_len, until, Client, Decoded, Pattern, Result, Trust};
 
 /// What the easy handle does with the bytes it moves.
 struct Handler {
@@ -11,6 +11,9 @@ struct Handler {
     collect: bool,
     received: u64,
     upload: Pattern,
+    /// The Content-Encoding of the last response, when `watch` is on (the decode mode).
+    encoding: Option<String>,
+    watch: bool,
 }
 
 impl curl::easy::Handler for Handler {
@@ -26,6 +29,17 @@ impl curl::easy::Handler for Handler {
         use std::io::Read;
         Ok(self.upload.read(data).unwrap_or(0))
     }
+
+    fn header(&mut self, data: &[u8]) -> bool {
+        if self.watch {
+            if data.starts_with(b"HTTP/") {
+                self.encoding = None; // a new response head
+            } else if let Some(value) = crate::common::content_encoding(data) {
+                self.encoding = Some(value);
+            }
+        }
+        true
+    }
 }
 
 pub struct Curl {
@@ -39,6 +53,8 @@ impl Curl {
             collect: false,
             received: 0,
             upload: Pattern::new(0),
+            encoding: None,
+            watch: false,
         });
         if let Some(path) = &trust.path {
             easy.cainfo(path)?;
@@ -91,5 +107,29 @@ impl Client for Curl {
         self.easy.perform()?;
         self.status()?;
         Ok(String::from_utf8_lossy(&self.easy.get_ref().collected).into_owned())
+    }
+
+    fn prepare_decode(&mut self) -> Result<()> {
+        // libcurl sends `Accept-Encoding: gzip` and decodes (zlib) before the write callback.
+        self.easy.accept_encoding("gzip")?;
+        self.easy.get_mut().watch = true;
+        Ok(())
+    }
+
+    fn decode(&mut self, url: &str, _buf: &mut [u8]) -> Result<Decoded> {
+        self.easy.url(url)?;
+        self.easy.get(true)?;
+        let handler = self.easy.get_mut();
+        handler.collect = false;
+        handler.received = 0;
+        handler.encoding = None;
+        self.easy.perform()?;
+        self.status()?;
+        Ok(Decoded {
+            bytes: self.easy.get_ref().received,
+            // CURLINFO_SIZE_DOWNLOAD: body bytes as received, before decoding.
+            wire: Some(self.easy.download_size()? as u64),
+            encoding: self.easy.get_ref().encoding.clone(),
+        })
     }
 }

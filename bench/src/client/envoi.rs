@@ -1,21 +1,36 @@
 //! envoi's blocking client, as its documentation shows it: one `Client`, `get(url).send()`,
-//! the body read with `bytes()` or `read_body` into the caller's buffer.
+//! the body read with `bytes()` or `read_body` into the caller's buffer. Decompression is
+//! off except for `decode`, which uses a second client with envoi's default (on).
 //!
 //! For profiling only, `ENVOI_BENCH_READ_BODY=1` reads each small body with `read_body` into
 //! a 1 KiB stack buffer instead of `bytes()` (the tables always use `bytes()`).
 
 use std::time::Duration;
 
-use crate::common::{check_len, until, Client, Pattern, Result, Trust};
+use crate::common::{check_len, content_encoding, until, Client, Decoded, Pattern, Result, Trust};
 
 pub struct Envoi {
     client: envoi::blocking::Client,
+    /// The client with decompression on (envoi's default), made by `prepare_decode`.
+    decoding: Option<envoi::blocking::Client>,
+    pem: Option<Vec<u8>>,
 }
 
 impl Envoi {
     pub fn new(trust: &Trust) -> Result<Envoi> {
-        let mut builder = envoi::blocking::Client::builder().decompress(false);
-        if let Some(pem) = &trust.pem {
+        Ok(Envoi {
+            client: Envoi::build(false, trust.pem.as_deref())?,
+            decoding: None,
+            pem: trust.pem.clone(),
+        })
+    }
+
+    fn build(decompress: bool, pem: Option<&[u8]>) -> Result<envoi::blocking::Client> {
+        let mut builder = envoi::blocking::Client::builder();
+        if !decompress {
+            builder = builder.decompress(false);
+        }
+        if let Some(pem) = pem {
             use envoi::tls::{Certificate, RootCertificates, TlsOptions};
             let tls = Certificate::from_pem(pem)?.into_iter().fold(
                 TlsOptions::default().root_certificates(RootCertificates::OnlyAdded),
@@ -23,9 +38,7 @@ impl Envoi {
             );
             builder = builder.tls(tls);
         }
-        Ok(Envoi {
-            client: builder.build()?,
-        })
+        Ok(builder.build()?)
     }
 }
 
@@ -65,5 +78,31 @@ impl Client for Envoi {
     fn upload(&mut self, url: &str, len: u64) -> Result<String> {
         let body = envoi::Body::from_reader(Pattern::new(len), len);
         Ok(self.client.post(url).body(body).send()?.text()?)
+    }
+
+    fn prepare_decode(&mut self) -> Result<()> {
+        self.decoding = Some(Envoi::build(true, self.pem.as_deref())?);
+        Ok(())
+    }
+
+    fn decode(&mut self, url: &str, buf: &mut [u8]) -> Result<Decoded> {
+        let client = self.decoding.as_ref().ok_or("prepare_decode first")?;
+        let mut response = client.get(url).send()?;
+        if !response.status().is_success() {
+            return Err(format!("status {}", response.status()).into());
+        }
+        let mut total = 0u64;
+        loop {
+            match response.read_body(buf)? {
+                0 => break,
+                n => total += n as u64,
+            }
+        }
+        Ok(Decoded {
+            bytes: total,
+            // The decoded response loses Content-Encoding; the raw head keeps it.
+            encoding: content_encoding(response.raw_head()),
+            wire: Some(response.received_bytes()),
+        })
     }
 }

@@ -14,7 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as Legacy;
 use hyper_util::rt::TokioExecutor;
 
-use crate::common::{check_len, install_ring, Client, Pattern, Result, Trust};
+use crate::common::{check_len, install_ring, Client, Decoded, Pattern, Result, Trust};
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
@@ -115,6 +115,10 @@ impl Client for Hyper {
             let body = response.into_body().collect().await?.to_bytes();
             Ok(String::from_utf8_lossy(&body).into_owned())
         })
+    }
+
+    fn decode(&mut self, _url: &str, _buf: &mut [u8]) -> Result<Decoded> {
+        Err("not supported: hyper-util's legacy client has no transparent decoding".into())
     }
 }
 

@@ -1,14 +1,17 @@
-//! The harness of every client binary: `client_NAME --mode get|download|upload --url URL
+//! The harness of every client binary: `client_NAME --mode get|download|upload|decode --url URL
 //! [--tag T] [--secs S] [--expect N] [--bytes N] [--buf N] [--ca PEM] [--stub URL]`, printing
 //! one `RESULT key=value ...` line: the work done, wall-clock time, the process's CPU time over
 //! the timed part only, its context switches, peak RSS (`VmHWM` at the end) and the load.
+//! `decode` is `download` of a gzip-encoded body the client decodes: `--bytes` is the decoded
+//! size, and the line adds the encoded size and Content-Encoding the client saw (`?` where it
+//! does not tell).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::common::{Client, Trust};
+use crate::common::{Client, Decoded, Trust};
 use crate::measure::{load1, status_kib, Flags, Result, Usage};
 
 /// Runs the client `make` builds, as `name`, on the command line's work.
@@ -74,6 +77,25 @@ fn run(name: &str, make: fn(&Trust) -> Result<Box<dyn Client>>, args: &[String])
             }
             (format!("count=1 bytes={got}"), fields)
         }
+        "decode" => {
+            let expect = flags.num("bytes", 0.0)? as u64;
+            let mut buf = vec![0u8; flags.num("buf", 1048576.0)? as usize];
+            client.prepare_decode()?;
+            let usage = Usage::now(libc::RUSAGE_SELF);
+            let got = client.decode(url, &mut buf)?;
+            let fields = usage.fields_since(libc::RUSAGE_SELF);
+            check_decoded(name, &got, expect)?;
+            let unknown = || "?".to_owned();
+            (
+                format!(
+                    "count=1 bytes={} wire={} encoding={}",
+                    got.bytes,
+                    got.wire.map_or_else(unknown, |w| w.to_string()),
+                    got.encoding.clone().unwrap_or_else(unknown)
+                ),
+                fields,
+            )
+        }
         "upload" => {
             let len = flags.num("bytes", 0.0)? as u64;
             let usage = Usage::now(libc::RUSAGE_SELF);
@@ -120,6 +142,29 @@ fn print_rss_by_mapping() {
     for (name, kib) in by_name.iter().filter(|(_, kib)| *kib > 0) {
         eprintln!("{kib:>8} KiB  {name}");
     }
+}
+
+/// A decoded body must have the expected length and, where the client tells, must have come
+/// gzip-encoded and much smaller on the wire (nginx's log checks the others).
+fn check_decoded(name: &str, got: &Decoded, expect: u64) -> Result<()> {
+    if expect > 0 && got.bytes != expect {
+        return Err(format!("{name}: decoded {} bytes, expected {expect}", got.bytes).into());
+    }
+    if let Some(encoding) = &got.encoding {
+        if !encoding.eq_ignore_ascii_case("gzip") {
+            return Err(format!("{name}: Content-Encoding {encoding:?}, not gzip").into());
+        }
+    }
+    if let Some(wire) = got.wire {
+        if wire == 0 || wire.saturating_mul(2) > got.bytes {
+            return Err(format!(
+                "{name}: {wire} bytes on the wire for {} decoded: not compressed",
+                got.bytes
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// The test server's `/upload-sink` answer must count every byte, sent with Content-Length.

@@ -1,9 +1,10 @@
-//! ureq 3 with its default features (rustls on ring, gzip).
+//! ureq 3 with its default features (rustls on ring, gzip: it always asks for gzip and
+//! decodes it, so `download` and `decode` differ only in what nginx sends).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{check_len, drain, until, Client, Pattern, Result, Trust};
+use crate::common::{check_len, drain, until, Client, Decoded, Pattern, Result, Trust};
 
 pub struct Ureq {
     agent: ureq::Agent,
@@ -51,5 +52,16 @@ impl Client for Ureq {
             .header("content-length", len.to_string())
             .send(ureq::SendBody::from_owned_reader(Pattern::new(len)))?;
         Ok(response.body_mut().read_to_string()?)
+    }
+
+    fn decode(&mut self, url: &str, buf: &mut [u8]) -> Result<Decoded> {
+        let mut response = self.agent.get(url).call()?;
+        // ureq strips Content-Encoding from a body it decodes and counts no encoded bytes.
+        let bytes = drain(&mut response.body_mut().as_reader(), buf)?;
+        Ok(Decoded {
+            bytes,
+            wire: None,
+            encoding: None,
+        })
     }
 }

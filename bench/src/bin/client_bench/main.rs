@@ -7,6 +7,8 @@
 //! client_bench exec --tag TAG --client NAME -- COMMAND ARGS...   (wrk, cargo build)
 //! client_bench port                                              (a free loopback port)
 //! client_bench report RESULTS-FILE                               (Markdown tables)
+//! client_bench report-decode RESULTS-FILE                        (the decode bench's tables)
+//! client_bench gen-json BYTES [SEED] > FILE                      (the decode bench's body)
 //! ```
 
 #[path = "../../client/measure.rs"]
@@ -20,7 +22,9 @@ use measure::{load1, Flags, Result, Usage};
 const USAGE: &str = "usage:
   client_bench exec --tag T --client NAME -- COMMAND [ARGS...]
   client_bench port
-  client_bench report FILE";
+  client_bench report FILE
+  client_bench report-decode FILE
+  client_bench gen-json BYTES [SEED]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +35,11 @@ fn main() -> ExitCode {
             Some(path) => report::print(path),
             None => Err(USAGE.into()),
         },
+        Some("report-decode") => match args.get(1) {
+            Some(path) => report::print_decode(path),
+            None => Err(USAGE.into()),
+        },
+        Some("gen-json") => gen_json(&args[1..]),
         _ => Err(USAGE.into()),
     };
     match outcome {
@@ -94,6 +103,72 @@ fn exec(args: &[String]) -> Result<()> {
         ru.ru_maxrss,
         load1()
     );
+    Ok(())
+}
+
+/// Writes `BYTES` bytes of JSON-like text (one record a line, as an API's export would be)
+/// to stdout, from a seeded generator so every run serves the same body: field names repeat,
+/// values vary (ids, counts, prices, words from a vocabulary, hex tokens), so gzip -6 shrinks
+/// it some 4× — compressible, but nothing like a run of zeros.
+fn gen_json(args: &[String]) -> Result<()> {
+    use std::io::Write;
+    let len: usize = args.first().ok_or(USAGE)?.parse()?;
+    let mut state: u64 = match args.get(1) {
+        Some(seed) => seed.parse()?,
+        None => 0x5eed_0005,
+    };
+    // xorshift64*: small, fast and the same everywhere.
+    let mut next = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    const WORDS: [&str; 48] = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra",
+        "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu", "red", "green", "blue",
+        "amber", "violet", "silver", "north", "south", "east", "west", "river", "stone", "cloud",
+        "forest", "harbor", "meadow", "summit", "valley", "canyon", "island", "prairie", "glacier",
+    ];
+    const STATUS: [&str; 4] = ["active", "pending", "suspended", "closed"];
+    let mut out = Vec::with_capacity(len + 1024);
+    let mut id = 100_000u64;
+    while out.len() < len {
+        id += 1 + next() % 7;
+        let r = next();
+        let word = |i: u64| WORDS[(i % WORDS.len() as u64) as usize];
+        writeln!(
+            out,
+            "{{\"id\":{id},\"user\":\"{}_{}\",\"email\":\"{}.{}@{}.example\",\
+             \"status\":\"{}\",\"score\":{}.{:03},\"visits\":{},\"tags\":[\"{}\",\"{}\"],\
+             \"token\":\"{:012x}\",\"ts\":\"2024-{:02}-{:02}T{:02}:{:02}:{:02}Z\",\
+             \"verified\":{}}}",
+            word(r),
+            (r >> 40) & 0xfff,
+            word(r >> 8),
+            word(r >> 16),
+            word(r >> 24),
+            STATUS[((r >> 32) & 3) as usize],
+            (r >> 34) & 0x3f,
+            (r >> 44) & 0x3ff,
+            next() % 5000,
+            word(r >> 54),
+            word((r >> 60) ^ (r >> 3)),
+            next() & 0xffff_ffff_ffff,
+            1 + r % 12,
+            1 + (r >> 4) % 28,
+            (r >> 9) % 24,
+            (r >> 14) % 60,
+            (r >> 20) % 60,
+            r & 1 == 1,
+        )?;
+    }
+    out.truncate(len);
+    if let Some(last) = out.last_mut() {
+        *last = b'\n';
+    }
+    std::io::stdout().lock().write_all(&out)?;
     Ok(())
 }
 

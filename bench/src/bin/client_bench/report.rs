@@ -80,6 +80,10 @@ fn on_cpu(r: &Record) -> f64 {
     num(r, "cpu") / num(r, "wall") * 100.0
 }
 
+fn wire_ratio(r: &Record) -> f64 {
+    num(r, "bytes") / num(r, "nginx_sent")
+}
+
 fn fmt(x: f64, decimals: usize) -> String {
     format!("{x:.decimals$}")
 }
@@ -190,9 +194,9 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-pub fn print(path: &str) -> Result<()> {
+fn read(path: &str) -> Result<Vec<Record>> {
     let text = std::fs::read_to_string(path)?;
-    let records: Vec<Record> = text
+    Ok(text
         .lines()
         .filter_map(|l| l.strip_prefix("RESULT "))
         .map(|l| {
@@ -201,7 +205,10 @@ pub fn print(path: &str) -> Result<()> {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect()
         })
-        .collect();
+        .collect())
+}
+
+fn machine_line(records: &[Record]) {
     let loads = stats(&records.iter().map(|r| num(r, "load1")).collect::<Vec<_>>());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
@@ -212,6 +219,11 @@ pub fn print(path: &str) -> Result<()> {
             s.median, s.min, s.max
         ))
     );
+}
+
+pub fn print(path: &str) -> Result<()> {
+    let records = read(path)?;
+    machine_line(&records);
     let get = [
         Metric {
             title: "requests/s",
@@ -308,7 +320,7 @@ fn build_table(records: &[Record]) {
             .find(|r| r["tag"] == tag && r["client"] == client)
     };
     let mut rows = Vec::new();
-    for client in ["envoi", "ureq"] {
+    for client in ["envoi", "envoi-min", "ureq"] {
         let size = find("size", client).map_or(f64::NAN, |r| num(r, "bytes"));
         let build = find("build", client);
         let wall = build.map_or(f64::NAN, |r| num(r, "wall"));
@@ -319,13 +331,126 @@ fn build_table(records: &[Record]) {
         );
         rows.push((size, wall, cpu));
     }
-    if let [e, u] = rows[..] {
+    if let [e, m, u] = rows[..] {
+        for (name, r) in [("envoi", e), ("envoi-min", m)] {
+            println!(
+                "| {name} ÷ ureq | {:.2}× | | {:.2}× | {:.2}× |",
+                r.0 / u.0,
+                r.1 / u.1,
+                r.2 / u.2
+            );
+        }
+    }
+    println!();
+}
+
+/// The decode benchmark (`bench/run-decode-bench.sh`, issue 5): a gzip-encoded body decoded
+/// by each client, the same body sent as it is (identity, no decoding) as the baseline, and
+/// what nginx's access log says each response was.
+pub fn print_decode(path: &str) -> Result<()> {
+    let records = read(path)?;
+    machine_line(&records);
+    let metrics = [
+        Metric {
+            title: "decoded MB/s",
+            value: mb_per_s,
+            higher_is_better: true,
+            decimals: 0,
+        },
+        Metric {
+            title: "client CPU s/GiB decoded",
+            value: cpu_s_per_gib,
+            higher_is_better: false,
+            decimals: 3,
+        },
+        Metric {
+            title: "peak RSS MiB",
+            value: rss_mib,
+            higher_is_better: false,
+            decimals: 1,
+        },
+    ];
+    println!("### (a) gzip-encoded body, decoded by the client\n");
+    table(&records, "decode", &metrics);
+    let baseline = [
+        Metric {
+            title: "MB/s",
+            ..metrics[0]
+        },
+        Metric {
+            title: "client CPU s/GiB",
+            ..metrics[1]
+        },
+        Metric { ..metrics[2] },
+    ];
+    println!("### (b) the same body sent as it is (identity), nothing to decode\n");
+    table(&records, "identity", &baseline);
+
+    println!("### (c) CPU the decoding itself costs (medians of (a) minus (b))\n");
+    println!("| client | decode CPU s/GiB | identity CPU s/GiB | difference s/GiB | decoding MB/s of CPU |");
+    println!("|---|---:|---:|---:|---:|");
+    let median = |tag: &str, client: &str, f: fn(&Record) -> f64| {
+        let v: Vec<f64> = records
+            .iter()
+            .filter(|r| r["tag"] == tag && r["client"] == client)
+            .map(f)
+            .collect();
+        stats(&v).map_or(f64::NAN, |s| s.median)
+    };
+    for client in CLIENTS {
+        let decode = median("decode", client, cpu_s_per_gib);
+        if decode.is_nan() {
+            continue;
+        }
+        let identity = median("identity", client, cpu_s_per_gib);
+        let diff = decode - identity;
         println!(
-            "| envoi ÷ ureq | {:.2}× | | {:.2}× | {:.2}× |",
-            e.0 / u.0,
-            e.1 / u.1,
-            e.2 / u.2
+            "| {client} | {decode:.3} | {identity:.3} | {diff:.3} | {:.0} |",
+            GIB / diff / 1e6
         );
     }
     println!();
+
+    // What nginx's log says each response was, and what the clients saw themselves.
+    let decode: Vec<&Record> = records.iter().filter(|r| r["tag"] == "decode").collect();
+    let gzip = decode
+        .iter()
+        .filter(|r| r.get("nginx_ce").map(String::as_str) == Some("gzip"))
+        .count();
+    let sent = stats(
+        &decode
+            .iter()
+            .map(|r| num(r, "nginx_sent"))
+            .collect::<Vec<_>>(),
+    );
+    let ratio = stats(&decode.iter().map(|r| wire_ratio(r)).collect::<Vec<_>>());
+    println!(
+        "nginx's access log: {gzip} of {} decode responses sent with `Content-Encoding: gzip`, \
+         body {} bytes on the wire (decoded {}× larger).",
+        decode.len(),
+        sent.as_ref()
+            .map_or("?".into(), |s| format!("{:.0}", s.median)),
+        ratio.map_or("?".into(), |s| format!("{:.2}", s.median)),
+    );
+    for client in CLIENTS {
+        let rows: Vec<&&Record> = decode.iter().filter(|r| r["client"] == client).collect();
+        let Some(first) = rows.first() else { continue };
+        let seen = first.get("encoding").map_or("?", String::as_str);
+        let wire = first.get("wire").map_or("?", String::as_str);
+        if seen != "?" || wire != "?" {
+            println!(
+                "- {client} itself saw `Content-Encoding: {seen}` and {wire} body bytes on the wire."
+            );
+        }
+    }
+    let identity: Vec<&Record> = records.iter().filter(|r| r["tag"] == "identity").collect();
+    let plain = identity
+        .iter()
+        .filter(|r| r.get("nginx_ce").map(String::as_str) == Some("-"))
+        .count();
+    println!(
+        "\nnginx's access log: {plain} of {} identity responses sent without Content-Encoding.\n",
+        identity.len()
+    );
+    Ok(())
 }
