@@ -30,8 +30,11 @@ use crate::transport::route::Route;
 
 /// Body chunks read in one step at most.
 const CHUNKS_PER_STEP: usize = 4;
-/// Time one step may spend on the body before it hands control back to the frame.
-const BODY_TIME_PER_STEP: Duration = Duration::from_micros(500);
+/// Time one step may spend on the body before it hands control back to the frame. It is
+/// looked at before each chunk, and a chunk written to a download file can itself take a few
+/// hundred microseconds, so this stays well under the 1 ms a frame can spare: at 500 µs,
+/// steps of just over 1 ms were measured (BENCHMARKS.md, poll front end).
+const BODY_TIME_PER_STEP: Duration = Duration::from_micros(300);
 
 /// What a step came to.
 pub(crate) enum Step {
