@@ -264,6 +264,15 @@ impl Probe {
                     }
                 }
             }
+            EventKind::TunnelRequested { head } if trace.is_on() && !head.is_empty() => {
+                trace.send_head(head);
+            }
+            // The proxy's answer to CONNECT is a head of its own, as curl shows it (with -v,
+            // -i and -D).
+            EventKind::TunnelAnswered { head, .. } => {
+                trace.recv_head(head, false);
+                state.heads.push(head.clone());
+            }
             EventKind::InterimResponse { head, .. } => {
                 trace.recv_head(head, true);
                 state.heads.push(head.clone());

@@ -59,6 +59,19 @@ pub enum EventKind {
         /// The negotiated protocol version, as text (`TLSv1.3`).
         version: String,
     },
+    /// A CONNECT request asks the proxy for a tunnel to the origin.
+    TunnelRequested {
+        /// The CONNECT head as written. Copied only for an observer: empty when the client has
+        /// none.
+        head: Bytes,
+    },
+    /// The proxy answered the CONNECT (a 2xx opens the tunnel).
+    TunnelAnswered {
+        /// Its status.
+        status: StatusCode,
+        /// Its head as received, through the blank line.
+        head: Bytes,
+    },
     /// The request is being sent.
     SendingRequest {
         /// The request head exactly as written to the connection (request line and fields,
@@ -182,12 +195,23 @@ impl EventSink {
     /// Emits [`EventKind::SendingRequest`] with the head's bytes, copied only when an
     /// observer will read them.
     pub(crate) fn emit_sending_request(&mut self, head: &[u8]) {
-        let head = if self.has_observer() {
-            Bytes::copy_from_slice(head)
+        let head = self.copy_if_observed(head);
+        self.emit(EventKind::SendingRequest { head });
+    }
+
+    /// Emits [`EventKind::TunnelRequested`] as [`emit_sending_request`](Self::emit_sending_request)
+    /// does.
+    pub(crate) fn emit_tunnel_requested(&mut self, head: &[u8]) {
+        let head = self.copy_if_observed(head);
+        self.emit(EventKind::TunnelRequested { head });
+    }
+
+    fn copy_if_observed(&self, bytes: &[u8]) -> Bytes {
+        if self.has_observer() {
+            Bytes::copy_from_slice(bytes)
         } else {
             Bytes::new()
-        };
-        self.emit(EventKind::SendingRequest { head });
+        }
     }
 
     /// Cheap check that lets hot paths skip building an event nobody reads.

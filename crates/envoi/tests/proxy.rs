@@ -183,3 +183,56 @@ fn no_proxy_hosts_are_reached_directly() {
         .unwrap();
     assert_eq!(*seen.lock().unwrap(), [server.http_addr()]);
 }
+
+#[test]
+fn the_connect_exchange_is_in_the_event_stream_of_every_front_end() {
+    let server = TestServer::start();
+    let proxy = Tinyproxy::start(Some(("alice", "s3cret")));
+    let url = url::Url::parse(&server.https_url("/get")).unwrap();
+    let authority = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let target = format!("CONNECT {authority} HTTP/1.1\r\n");
+    let fronts: [&dyn FrontEnd; 3] = [&Blocking, &Async, &Poll];
+    for fe in fronts {
+        for (credentials, status) in [(true, 200), (false, 407)] {
+            let seen: Arc<Mutex<Vec<EventKind>>> = Arc::default();
+            let sink = Arc::clone(&seen);
+            let mut via = proxy.proxy();
+            if credentials {
+                via = via.basic_auth("alice", "s3cret");
+            }
+            let builder = tls_builder(&server)
+                .https_proxy(via)
+                .observer(move |e| sink.lock().unwrap().push(e.kind.clone()));
+            let _ = fe.fetch(builder, &get(&server.https_url("/get")));
+            let kinds = seen.lock().unwrap();
+            let asked: Vec<String> = kinds
+                .iter()
+                .filter_map(|k| match k {
+                    EventKind::TunnelRequested { head } => {
+                        Some(String::from_utf8_lossy(head).into_owned())
+                    }
+                    _ => None,
+                })
+                .collect();
+            let answers: Vec<(u16, String)> = kinds
+                .iter()
+                .filter_map(|k| match k {
+                    EventKind::TunnelAnswered { status, head } => {
+                        Some((status.as_u16(), String::from_utf8_lossy(head).into_owned()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(asked.len(), 1, "{asked:?}");
+            assert!(asked[0].starts_with(&target), "{}", asked[0]);
+            assert!(asked[0].ends_with("\r\n\r\n"), "{:?}", asked[0]);
+            let has_credentials = asked[0]
+                .to_ascii_lowercase()
+                .contains("\r\nproxy-authorization: basic ");
+            assert_eq!(has_credentials, credentials, "{}", asked[0]);
+            assert_eq!(answers.len(), 1, "{answers:?}");
+            assert_eq!(answers[0].0, status, "{answers:?}");
+            assert!(answers[0].1.starts_with("HTTP/1."), "{answers:?}");
+        }
+    }
+}

@@ -109,6 +109,21 @@ fn proxies_work_as_in_curl() {
             0,
         ),
         (
+            "proxy-connect-include",
+            s(&[
+                "-s",
+                "-i",
+                "-x",
+                &p,
+                "-U",
+                "user:secret",
+                "--cacert",
+                "{ca}",
+                "{https}/range/5",
+            ]),
+            0,
+        ),
+        (
             "proxy-407",
             s(&["-s", "-w", "%{http_code}", "-x", &p, "{http}/get"]),
             0,

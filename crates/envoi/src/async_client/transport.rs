@@ -48,7 +48,7 @@ pub(crate) async fn open(
         reused: false,
     });
     if route.is_tunnel() {
-        open_tunnel(client, route, &mut tcp, deadline).await?;
+        open_tunnel(client, route, &mut tcp, deadline, sink).await?;
     }
     if !route.https {
         return Ok((AsyncStream::Plain(tcp), peer));
@@ -178,14 +178,15 @@ async fn open_tunnel(
     route: &Route,
     tcp: &mut TcpStream,
     deadline: Option<Instant>,
+    sink: &mut EventSink,
 ) -> Result<(), Error> {
-    let (mut proto, out) = tunnel::request(&client.config, route)?;
+    let (mut proto, out) = tunnel::request(&client.config, route, sink)?;
     let failed =
         |e: io::Error| Error::new(ErrorKind::ProxyFailed, "proxy connection failed").with_source(e);
     let talk = async {
         tcp.write_all(&out).await.map_err(failed)?;
         let mut buf = vec![0u8; 4096];
-        while !tunnel::answer(&mut proto, route)? {
+        while !tunnel::answer(&mut proto, route, sink)? {
             let n = tcp.read(&mut buf).await.map_err(failed)?;
             if n == 0 {
                 proto.receive_eof();

@@ -155,7 +155,7 @@ impl Opening {
                     out,
                     mut written,
                 } => {
-                    if tunnel_step(&mut tcp, &mut proto, &out, &mut written, &self.route)? {
+                    if tunnel_step(&mut tcp, &mut proto, &out, &mut written, &self.route, sink)? {
                         if let Some(open) = self.start_tls(Transport::Tcp(tcp), sink)? {
                             return Ok(Some(open));
                         }
@@ -204,7 +204,7 @@ impl Opening {
             reused: false,
         });
         if self.route.is_tunnel() {
-            let (proto, out) = tunnel::request(&self.config, &self.route)?;
+            let (proto, out) = tunnel::request(&self.config, &self.route, sink)?;
             self.step = Step::Tunneling {
                 tcp,
                 proto: Box::new(proto),
@@ -256,6 +256,7 @@ fn tunnel_step(
     out: &[u8],
     written: &mut usize,
     route: &Route,
+    sink: &mut EventSink,
 ) -> Result<bool, Error> {
     use std::io::{ErrorKind as Io, Read, Write};
     let failed = |e: std::io::Error| {
@@ -271,7 +272,7 @@ fn tunnel_step(
         }
     }
     loop {
-        if tunnel::answer(proto, route)? {
+        if tunnel::answer(proto, route, sink)? {
             return Ok(true);
         }
         match proto.receive_with(4096, |buf| tcp.read(buf)) {

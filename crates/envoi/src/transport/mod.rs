@@ -42,7 +42,7 @@ pub(crate) fn open(
         reused: false,
     });
     if route.is_tunnel() {
-        tunnel::connect(config, route, &mut tcp, deadline)?;
+        tunnel::connect(config, route, &mut tcp, deadline, sink)?;
     }
     if !route.https {
         return Ok((Stream::Plain(tcp), peer));

@@ -8,6 +8,7 @@ use envoi_proto::Event;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
+use crate::event::{EventKind, EventSink};
 use crate::exchange::connect_head;
 use crate::transport::route::Route;
 use crate::transport::stream::{is_timeout, remaining};
@@ -18,8 +19,9 @@ pub(crate) fn connect(
     route: &Route,
     tcp: &mut TcpStream,
     deadline: Option<Instant>,
+    sink: &mut EventSink,
 ) -> Result<(), Error> {
-    let (mut proto, out) = request(config, route)?;
+    let (mut proto, out) = request(config, route, sink)?;
     let timed_out = || Error::new(ErrorKind::Timeout(TimeoutPhase::Connect), "proxy CONNECT");
     let failed = |e: std::io::Error| {
         if is_timeout(&e) {
@@ -30,7 +32,7 @@ pub(crate) fn connect(
     };
     set_deadline(tcp, deadline).map_err(failed)?;
     tcp.write_all(&out).map_err(failed)?;
-    while !answer(&mut proto, route)? {
+    while !answer(&mut proto, route, sink)? {
         set_deadline(tcp, deadline).map_err(failed)?;
         let n = proto
             .receive_with(4096, |buf| tcp.read(buf))
@@ -47,19 +49,32 @@ pub(crate) fn connect(
 pub(crate) fn request(
     config: &Config,
     route: &Route,
+    sink: &mut EventSink,
 ) -> Result<(envoi_proto::Connection, Vec<u8>), Error> {
     let head = connect_head(config, route)?;
     let mut proto = envoi_proto::Connection::new(config.limits.clone());
     let mut out = Vec::new();
     proto.send_request(&head, &mut out)?;
+    sink.emit_tunnel_requested(&out);
     Ok((proto, out))
 }
 
 /// Reads the proxy's answer received so far: `Ok(true)` once the tunnel is open, `Ok(false)`
 /// when more bytes are needed (or the proxy closed: `receive_eof` makes the next call fail).
-pub(crate) fn answer(proto: &mut envoi_proto::Connection, route: &Route) -> Result<bool, Error> {
+pub(crate) fn answer(
+    proto: &mut envoi_proto::Connection,
+    route: &Route,
+    sink: &mut EventSink,
+) -> Result<bool, Error> {
     loop {
-        match proto.next_event().map_err(proxy_protocol_error)? {
+        let event = proto.next_event().map_err(proxy_protocol_error)?;
+        if let Event::ResponseHead(response) = &event {
+            sink.emit(EventKind::TunnelAnswered {
+                status: response.status(),
+                head: response.raw().clone(),
+            });
+        }
+        match event {
             Event::NeedData => return Ok(false),
             Event::Informational(_) => {}
             Event::ResponseHead(response) if response.status().is_success() => {
