@@ -59,6 +59,7 @@ macro_rules! behaviours {
             policy::a_cancelled_request_ends_as_cancelled,
             policy::retries_are_off_by_default_and_bounded_when_on,
             policy::an_unknown_encoding_passes_through_raw_with_its_header,
+            policy::auto_referer_names_the_url_redirected_from,
             policy::connect_failures_are_retried_when_retries_are_on,
             tls::valid_certificate_from_the_test_ca_is_accepted,
             tls::each_certificate_failure_has_its_own_kind_and_flag,

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind};
 use crate::policy::auth::{AuthState, AuthTarget};
 use crate::policy::decode::{self, ContentDecoder};
-use crate::policy::redirect::{apply_redirect, RedirectState, RequestFacts};
+use crate::policy::redirect::{apply_redirect, referer_for, RedirectState, RequestFacts};
 use crate::policy::retry::{retry_delay, Attempt, RetryCause};
 use crate::policy::Auth;
 use crate::pool::Reuse;
@@ -224,7 +224,15 @@ impl Exchange {
             if let Some(auth) = &mut self.auth {
                 auth.on_redirect(redirect.cross_origin);
             }
+            let referer = config
+                .redirect
+                .sets_referer()
+                .then(|| referer_for(&self.request.url, &redirect.url))
+                .flatten();
             apply_redirect(&mut self.request, &redirect);
+            if let Some(referer) = referer {
+                self.request.headers.insert(header::REFERER, referer);
+            }
             self.answer.clear();
             return Ok(Next::Again {
                 wait: Duration::ZERO,

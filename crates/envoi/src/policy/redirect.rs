@@ -44,6 +44,7 @@ pub struct RedirectPolicy {
     post301: bool,
     post302: bool,
     post303: bool,
+    auto_referer: bool,
 }
 
 impl Default for RedirectPolicy {
@@ -56,6 +57,7 @@ impl Default for RedirectPolicy {
             post301: false,
             post302: false,
             post303: false,
+            auto_referer: false,
         }
     }
 }
@@ -106,6 +108,20 @@ impl RedirectPolicy {
     pub fn post303(mut self, keep: bool) -> Self {
         self.post303 = keep;
         self
+    }
+
+    /// Sends `Referer: <the URL redirected from>` with each redirected request, as curl's
+    /// `-e ';auto'` (off by default). Never from https to http (RFC 9110 §10.1.3), and never
+    /// with the URL's credentials or fragment.
+    pub fn auto_referer(mut self, on: bool) -> Self {
+        self.auto_referer = on;
+        self
+    }
+
+    /// True when redirected requests carry a Referer (see
+    /// [`auto_referer`](Self::auto_referer)).
+    pub fn sets_referer(&self) -> bool {
+        self.auto_referer
     }
 
     /// The most redirects followed for one request (0: none).
@@ -418,6 +434,20 @@ pub(crate) fn apply_redirect(request: &mut Request, redirect: &Redirect) {
     }
     request.method = redirect.method.clone();
     request.url = redirect.url.clone();
+}
+
+/// The Referer for a redirect from `from` to `to`: `from` without credentials or fragment;
+/// none from https to a plain-text scheme (RFC 9110 §10.1.3).
+pub(crate) fn referer_for(from: &Url, to: &Url) -> Option<HeaderValue> {
+    if from.scheme() == "https" && to.scheme() != "https" {
+        return None;
+    }
+    let mut referer = from.clone();
+    // Both only fail for URLs that cannot have credentials, which then have none to drop.
+    let _ = referer.set_username("");
+    let _ = referer.set_password(None);
+    referer.set_fragment(None);
+    HeaderValue::from_str(referer.as_str()).ok()
 }
 
 /// Removes what must not reach another origin: credentials, cookies set by hand (the jar

@@ -328,3 +328,15 @@ pub fn connect_failures_are_retried_when_retries_are_on(fe: &dyn FrontEnd) {
     assert_eq!(error_kind(result), ErrorKind::CantConnect);
     assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
+
+pub fn auto_referer_names_the_url_redirected_from(fe: &dyn FrontEnd) {
+    let server = TestServer::start();
+    let start = server.url("/redirect-to?url=/headers");
+    let referer = |out: &Outcome| out.json()["headers"]["Referer"].as_str().map(str::to_owned);
+    let plain = fe.fetch(builder(), &get(&start)).unwrap();
+    assert_eq!(referer(&plain), None, "off by default");
+    let auto = builder().redirect(RedirectPolicy::default().auto_referer(true));
+    let out = fe.fetch(auto, &get(&start)).unwrap();
+    assert_eq!(out.status, 200);
+    assert_eq!(referer(&out).as_deref(), Some(start.as_str()));
+}

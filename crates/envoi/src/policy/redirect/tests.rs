@@ -526,3 +526,24 @@ fn passwords_in_the_chain_are_masked() {
     assert!(!text.contains("secret"), "{text}");
     assert!(text.contains("https://user:***@a.test/"), "{text}");
 }
+
+#[test]
+fn referer_for_drops_credentials_and_fragment_and_never_downgrades() {
+    let url = |s: &str| Url::parse(s).unwrap();
+    let referer = |from: &str, to: &str| {
+        referer_for(&url(from), &url(to)).map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        referer("http://ann:pw@a.test/x?q=1#frag", "http://b.test/"),
+        Some("http://a.test/x?q=1".to_owned())
+    );
+    assert_eq!(
+        referer("http://a.test/x", "https://a.test/y"),
+        Some("http://a.test/x".to_owned())
+    );
+    assert_eq!(
+        referer("https://a.test/x", "https://b.test/"),
+        Some("https://a.test/x".to_owned())
+    );
+    assert_eq!(referer("https://a.test/x", "http://a.test/y"), None);
+}
