@@ -66,7 +66,11 @@ fn redirect_policy(group: &Group) -> RedirectPolicy {
         .post303(args.post303)
         .ignore_redirect_to_http(args.ignore_redirect_to_http)
         // `-e ';auto'` (alone or after a URL): each redirect names the URL it came from.
-        .auto_referer(args.referer.as_deref().is_some_and(|r| r.ends_with(";auto")))
+        .auto_referer(
+            args.referer
+                .as_deref()
+                .is_some_and(|r| r.ends_with(";auto")),
+        )
 }
 
 /// The jar when `-b FILE` or `-c` is given: the files' cookies (less session cookies with

@@ -112,7 +112,11 @@ fn transfer(ctx: &GroupContext, spec: &TransferSpec, report: &mut Report) -> Res
     let body = request_body(ctx, spec, &uploaded)?;
     // Bytes bodies are traced after the head; streamed ones as they are read.
     let traced_data = match (&group.body, &spec.upload) {
-        (RequestBody::Bytes { bytes, .. }, None) if ctx.trace.is_on() => Some(bytes.clone()),
+        (RequestBody::Bytes { bytes, .. }, None)
+            if ctx.trace.is_on() && group.limit_rate.is_none_or(|r| r == 0) =>
+        {
+            Some(bytes.clone())
+        }
         _ => None,
     };
     let probe = Arc::new(Probe::new(ctx.trace.clone(), url.clone(), traced_data));
@@ -299,7 +303,8 @@ fn request_body(
     let bar = !ctx.parallel && Progress::wanted(silent_meter(ctx), false);
     match spec.upload.as_deref() {
         Some("-") => {
-            let reader = Counting::new(std::io::stdin(), uploaded.clone(), trace, None);
+            let reader = Counting::new(std::io::stdin(), uploaded.clone(), trace, None)
+                .limited(ctx.group.limit_rate);
             Ok(Some(Body::chunked(reader)))
         }
         Some(path) => {
@@ -309,11 +314,23 @@ fn request_body(
                 .map_err(|e| CliError::read("file", path, &e))?
                 .len();
             let bar = bar.then(|| Progress::start(path, Some(len)));
-            let reader = Counting::new(file, uploaded.clone(), trace, bar);
+            let reader =
+                Counting::new(file, uploaded.clone(), trace, bar).limited(ctx.group.limit_rate);
             Ok(Some(Body::from_reader(reader, len)))
         }
         None => match &ctx.group.body {
             RequestBody::None => Ok(None),
+            RequestBody::Bytes { bytes, .. } if ctx.group.limit_rate.is_some_and(|r| r > 0) => {
+                // Paced like a file, read from memory; the trace shows it as it goes.
+                let reader = Counting::new(
+                    std::io::Cursor::new(bytes.clone()),
+                    uploaded.clone(),
+                    trace,
+                    None,
+                )
+                .limited(ctx.group.limit_rate);
+                Ok(Some(Body::from_reader(reader, bytes.len() as u64)))
+            }
             RequestBody::Bytes { bytes, .. } => {
                 uploaded.store(bytes.len() as u64, Ordering::Relaxed);
                 Ok(Some(Body::from_bytes(bytes.clone())))
@@ -402,7 +419,7 @@ fn copy_body(
         Progress::off()
     };
     let mut buf = vec![0u8; rate_buffer(group.limit_rate)];
-    let started = Instant::now();
+    let pace = Pace::new(group.limit_rate);
     let mut total = 0u64;
     loop {
         let n = response
@@ -422,15 +439,35 @@ fn copy_body(
         ctx.trace.recv_data(&buf[..n]);
         sink.write(&buf[..n])?;
         progress.add(n as u64);
-        if let Some(rate) = group.limit_rate.filter(|&r| r > 0) {
-            let due = Duration::from_secs_f64(total as f64 / rate as f64);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                std::thread::sleep(wait);
-            }
+        if let Some(pace) = &pace {
+            pace.wait(total);
         }
     }
     progress.finish();
     Ok(())
+}
+
+/// `--limit-rate`: the transfer waits until the bytes moved so far are due at `rate` bytes
+/// per second from its start. Downloads and uploads both keep it.
+struct Pace {
+    rate: u64,
+    started: Instant,
+}
+
+impl Pace {
+    fn new(rate: Option<u64>) -> Option<Pace> {
+        rate.filter(|&r| r > 0).map(|rate| Pace {
+            rate,
+            started: Instant::now(),
+        })
+    }
+
+    fn wait(&self, total: u64) {
+        let due = Duration::from_secs_f64(total as f64 / self.rate as f64);
+        if let Some(wait) = due.checked_sub(self.started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
 }
 
 /// Small reads when the rate is limited, so the pace is smooth.
@@ -448,6 +485,10 @@ struct Counting<R> {
     count: Arc<AtomicU64>,
     trace: Arc<Trace>,
     progress: Option<Progress>,
+    /// `--limit-rate`, from the first read of the body.
+    rate: Option<u64>,
+    pace: Option<Pace>,
+    read: u64,
 }
 
 impl<R> Counting<R> {
@@ -457,13 +498,36 @@ impl<R> Counting<R> {
             count,
             trace,
             progress,
+            rate: None,
+            pace: None,
+            read: 0,
         }
+    }
+
+    /// Keeps the body to `--limit-rate`.
+    fn limited(mut self, rate: Option<u64>) -> Self {
+        self.rate = rate;
+        self
     }
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.rate.is_some() && self.pace.is_none() {
+            self.pace = Pace::new(self.rate);
+        }
+        let buf = match self.pace {
+            Some(_) => {
+                let len = buf.len().min(rate_buffer(self.rate));
+                &mut buf[..len]
+            }
+            None => buf,
+        };
         let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if let Some(pace) = &self.pace {
+            pace.wait(self.read);
+        }
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         self.trace.send_data(&buf[..n]);
         if let Some(p) = &self.progress {

@@ -144,3 +144,29 @@ fn parallel_reports_the_last_transfers_exit_code() {
     );
     assert_eq!(out.code, Some(7));
 }
+
+#[test]
+fn limit_rate_paces_uploads_too() {
+    // 60,000 bytes at 40,000 bytes/s cannot take less than 1.5 s; every byte arrives.
+    let data = "x".repeat(60_000);
+    let file = std::env::temp_dir().join(format!("envoi-limit-rate-{}.bin", std::process::id()));
+    std::fs::write(&file, &data).unwrap();
+    let file_arg = file.display().to_string();
+    let cases: [(&str, Vec<&str>); 2] = [
+        ("limit-rate-data", vec!["--data-binary", &data]),
+        ("limit-rate-upload", vec!["-T", &file_arg]),
+    ];
+    for (name, body) in cases {
+        let mut args = vec!["-s", "--limit-rate", "40000"];
+        args.extend(body);
+        args.push("{http}/upload-sink?sha256=false");
+        let started = std::time::Instant::now();
+        let (out, _) = envoi_run(name, &args);
+        let took = started.elapsed();
+        assert_eq!(out.code, Some(0), "{name}: {}", out.stderr_text());
+        let answer = out.stdout_text().replace([' ', '\n'], "");
+        assert!(answer.contains("\"bytes\":60000"), "{name}: {answer}");
+        assert!(took.as_secs_f64() >= 1.4, "{name}: took {took:?}");
+    }
+    let _ = std::fs::remove_file(&file);
+}
