@@ -7,7 +7,7 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, BufReader, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::error::{Error, ErrorKind};
@@ -21,15 +21,20 @@ pub(crate) enum AsyncStream {
 
 /// A TLS stream with what its handshake showed.
 pub(crate) struct TlsConn {
-    pub(crate) inner: tokio_rustls::client::TlsStream<TcpStream>,
+    pub(crate) inner: tokio_rustls::client::TlsStream<BufferedTcp>,
     pub(crate) facts: HandshakeFacts,
 }
+
+/// The socket under TLS, read ahead in 64 KiB: rustls asks for one record (at most ~16 KiB)
+/// per read, so without it every record costs a system call (as `BufferedSocket` in the
+/// blocking transport). Writes pass straight through.
+pub(crate) type BufferedTcp = BufReader<TcpStream>;
 
 impl AsyncStream {
     fn tcp(&self) -> &TcpStream {
         match self {
             AsyncStream::Plain(s) => s,
-            AsyncStream::Tls(s) => s.inner.get_ref().0,
+            AsyncStream::Tls(s) => s.inner.get_ref().0.get_ref(),
         }
     }
 
@@ -37,6 +42,12 @@ impl AsyncStream {
     /// state must not carry a request. tokio's sockets are non-blocking, so a peek answers
     /// at once.
     pub(crate) fn is_stale(&self) -> bool {
+        if let AsyncStream::Tls(s) = self {
+            // Received after the response and not yet looked at: unsolicited, as below.
+            if !s.inner.get_ref().0.buffer().is_empty() {
+                return true;
+            }
+        }
         let mut probe = [MaybeUninit::<u8>::uninit(); 1];
         match socket2::SockRef::from(self.tcp()).peek(&mut probe) {
             Err(e) => e.kind() != io::ErrorKind::WouldBlock,

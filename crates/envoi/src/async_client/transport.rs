@@ -221,7 +221,9 @@ async fn handshake(
     let name = tls::server_name(host, &client.config.tls)?;
     sink.emit(EventKind::TlsHandshakeStarted);
     let facts = HandshakeFacts::new();
-    let mut connecting = client.tls.connect(name, tcp);
+    let buffered =
+        tokio::io::BufReader::with_capacity(crate::transport::stream::TLS_READ_BUFFER, tcp);
+    let mut connecting = client.tls.connect(name, buffered);
     let handshake = poll_fn(|cx| facts.observe(|| Pin::new(&mut connecting).poll(cx)));
     let finished = match deadline {
         None => handshake.await,

@@ -32,8 +32,8 @@ pub(crate) struct BufferedSocket {
     end: usize,
 }
 
-/// How much one read from a TLS connection's socket asks for.
-const TLS_READ_BUFFER: usize = 64 * 1024;
+/// How much one read from a TLS connection's socket asks for (blocking and async alike).
+pub(crate) const TLS_READ_BUFFER: usize = 64 * 1024;
 
 impl BufferedSocket {
     pub(crate) fn new(tcp: TcpStream) -> BufferedSocket {
