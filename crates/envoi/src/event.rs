@@ -161,6 +161,18 @@ impl EventSink {
 
     /// Records the event's timing and hands it to the observer, if any.
     pub(crate) fn emit(&mut self, kind: EventKind) {
+        // Most events only matter to an observer; without one, skip even the clock read.
+        let timed = matches!(
+            kind,
+            EventKind::Resolved { .. }
+                | EventKind::Connected { .. }
+                | EventKind::TlsHandshakeDone { .. }
+                | EventKind::InterimResponse { .. }
+                | EventKind::ResponseReceived { .. }
+        );
+        if !timed && self.observer.is_none() {
+            return;
+        }
         let at = Instant::now();
         let elapsed = at.saturating_duration_since(self.start);
         let t = &mut self.timings;
@@ -217,5 +229,37 @@ impl EventSink {
     /// Cheap check that lets hot paths skip building an event nobody reads.
     pub(crate) fn has_observer(&self) -> bool {
         self.observer.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timings_are_kept_without_an_observer_and_other_events_cost_nothing() {
+        let start = Instant::now() - Duration::from_millis(5);
+        let mut sink = EventSink::new(None, None, start);
+        sink.emit(EventKind::SendingRequest { head: Bytes::new() });
+        assert_eq!(
+            sink.timings,
+            Timings::default(),
+            "an untimed event changes nothing"
+        );
+        sink.emit(EventKind::ResponseReceived {
+            status: StatusCode::OK,
+            head: Bytes::new(),
+        });
+        let first_byte = sink.timings.first_byte.expect("timed without an observer");
+        assert!(first_byte >= Duration::from_millis(5));
+        assert_eq!(sink.timings.response, Some(first_byte));
+
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let observer: Observer =
+            Arc::new(move |e: &Event| log.lock().unwrap().push(e.kind.clone()));
+        let mut sink = EventSink::new(Some(observer), None, start);
+        sink.emit(EventKind::ReceivingResponse);
+        assert_eq!(*seen.lock().unwrap(), [EventKind::ReceivingResponse]);
     }
 }
