@@ -18,6 +18,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/nginx.sh
+source "$ROOT/bench/nginx.sh"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench}
 RUNS=${RUNS:-5}
 STARTUP_RUNS=${STARTUP_RUNS:-300}
@@ -60,18 +62,7 @@ if ! [[ -w $base ]] || (($(df -k --output=avail "$base" | tail -1) < 2 * 1024 * 
     say "needs 2 GiB free on /dev/shm for the 1 GiB file"
     exit 1
 fi
-WORK=$(mktemp -d "$base/envoi-cli-bench.XXXXXX")
-cleanup() {
-    if [[ -f $WORK/nginx.pid ]]; then
-        local pid
-        pid=$(cat "$WORK/nginx.pid")
-        kill "$pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-chmod 755 "$WORK" # nginx's worker runs as nobody
+make_workdir cli-bench $((2 * 1024 * 1024))
 RESULTS=$WORK/results.txt
 : >"$RESULTS"
 
@@ -108,11 +99,7 @@ http {
 }
 EOF
 say "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$PORT, pinned to core 1"
-taskset -c 1 nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log"
-for _ in $(seq 50); do
-    [[ -s $WORK/nginx.pid ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    sleep 0.1
-done
+start_nginx "$PORT" 1
 master=$(cat "$WORK/nginx.pid")
 for pid in $master $(pgrep -P "$master"); do taskset -a -p -c 1 "$pid" >/dev/null; done
 URL=http://127.0.0.1:$PORT

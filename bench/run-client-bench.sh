@@ -19,6 +19,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/nginx.sh
+source "$ROOT/bench/nginx.sh"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 RUNS=${RUNS:-3}
 GET_SECS=${GET_SECS:-5}
@@ -59,24 +61,12 @@ BIN=$CARGO_TARGET_DIR/release # client_envoi, client_ureq, ... one binary per cl
 TESTSERVER=$CARGO_TARGET_DIR/release/envoi-testserver
 
 # --- a temp dir with certificates, files and nginx's config -----------------------------------
-base=/tmp
-if [[ -w /dev/shm ]] && (($(df -k --output=avail /dev/shm | tail -1) > 3 * 1024 * 1024)); then
-    base=/dev/shm # tmpfs: the 1 GiB file is served from memory
-fi
-WORK=$(mktemp -d "$base/envoi-client-bench.XXXXXX")
 SERVER_PID=
-cleanup() {
-    if [[ -f $WORK/nginx.pid ]]; then
-        local pid
-        pid=$(cat "$WORK/nginx.pid")
-        kill "$pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    fi
+cleanup_extra() {
     if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
 }
-trap cleanup EXIT
-chmod 755 "$WORK" # nginx's worker runs as nobody
+make_workdir client-bench $((3 * 1024 * 1024)) # tmpfs: the 1 GiB file is served from memory
+base=$WORK_BASE
 RESULTS=$WORK/results.txt
 : >"$RESULTS"
 
@@ -139,11 +129,7 @@ http {
 }
 EOF
 say "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$PORT (TLS :$TLS_PORT)"
-taskset -c 1 nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log"
-for _ in $(seq 50); do
-    [[ -s $WORK/nginx.pid ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    sleep 0.1
-done
+start_nginx "$PORT" 1
 URL=http://127.0.0.1:$PORT
 TLS_URL=https://127.0.0.1:$TLS_PORT
 

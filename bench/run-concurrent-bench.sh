@@ -15,6 +15,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/nginx.sh
+source "$ROOT/bench/nginx.sh"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 RUNS=${RUNS:-3}
 SECS=${SECS:-10}
@@ -40,18 +42,7 @@ for client in $CLIENTS; do bins+=(--bin "concurrent_$client"); done
 BIN=$CARGO_TARGET_DIR/release
 BENCH=$BIN/concurrent_bench
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/envoi-concurrent-bench.XXXXXX")
-cleanup() {
-    if [[ -f $WORK/nginx.pid ]]; then
-        local pid
-        pid=$(cat "$WORK/nginx.pid")
-        kill "$pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-chmod 755 "$WORK" # nginx's worker runs as nobody
+make_workdir concurrent-bench 0
 RESULTS=$WORK/results.txt
 : >"$RESULTS"
 mkdir -p "$WORK/www"
@@ -84,11 +75,7 @@ http {
 }
 CONF
 say "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$PORT, worker_processes $WORKERS"
-nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log"
-for _ in $(seq 50); do
-    [[ -s $WORK/nginx.pid ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    sleep 0.1
-done
+start_nginx "$PORT"
 URL=http://127.0.0.1:$PORT
 
 # The runs of one round in a different order each round: $1 = round, then the list.

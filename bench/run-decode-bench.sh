@@ -17,6 +17,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/nginx.sh
+source "$ROOT/bench/nginx.sh"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 RUNS=${RUNS:-9}
 SIZE=${SIZE:-$((64 * 1024 * 1024))}
@@ -60,22 +62,7 @@ BENCH=$CARGO_TARGET_DIR/release/client_bench
 BIN=$CARGO_TARGET_DIR/release # client_envoi, client_ureq, ... one binary per client
 
 # --- a temp dir with the body, its gzip file and nginx's config -------------------------------
-base=/tmp
-if [[ -w /dev/shm ]] && (($(df -k --output=avail /dev/shm | tail -1) > 3 * SIZE / 1024)); then
-    base=/dev/shm # tmpfs: both files are served from memory
-fi
-WORK=$(mktemp -d "$base/envoi-decode-bench.XXXXXX")
-cleanup() {
-    if [[ -f $WORK/nginx.pid ]]; then
-        local pid
-        pid=$(cat "$WORK/nginx.pid")
-        kill "$pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-chmod 755 "$WORK" # nginx's worker runs as nobody
+make_workdir decode-bench $((3 * SIZE / 1024)) # tmpfs: both files are served from memory
 RESULTS=$WORK/results.txt
 : >"$RESULTS"
 
@@ -123,11 +110,7 @@ http {
 }
 EOF
 say "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$PORT"
-taskset -c 1 nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log"
-for _ in $(seq 50); do
-    [[ -s $WORK/nginx.pid ]] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    sleep 0.1
-done
+start_nginx "$PORT" 1
 master=$(cat "$WORK/nginx.pid")
 for pid in $master $(pgrep -P "$master"); do taskset -a -p -c 1 "$pid" >/dev/null; done
 URL=http://127.0.0.1:$PORT
