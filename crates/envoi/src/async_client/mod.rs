@@ -41,7 +41,9 @@ use http::{Method, StatusCode};
 use crate::config::{ClientBuilder, Config};
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
-use crate::exchange::{reuse_for, timeout, Again, Deadlines, Exchange, Next};
+use crate::exchange::{
+    reuse_for, timeout, Again, Deadlines, Exchange, Next, COALESCE_LIMIT, UPLOAD_CHUNK,
+};
 use crate::pool::{PoolLimits, Reuse};
 use crate::request::{BodySource, Request};
 use crate::transport::route::Route;
@@ -52,11 +54,6 @@ use response::BodyOptions;
 pub use response::{AsyncResponse, BodyStream};
 use transfer::Transfer;
 use wait::{unless_cancelled, CancelWatch};
-
-/// Size of each piece read from a body stream and written to the connection.
-const UPLOAD_CHUNK: usize = 64 * 1024;
-/// A bytes body up to this size goes out in the same write as the head.
-const COALESCE_LIMIT: usize = 16 * 1024;
 
 /// An async HTTP client on tokio. Cheap to clone (clones share one connection pool),
 /// `Send + Sync`; use it from any number of tasks.

@@ -24,7 +24,7 @@ use crate::config::{ClientBuilder, Config};
 use crate::error::{Error, ErrorKind};
 use crate::event::EventKind;
 use crate::event::EventSink;
-use crate::exchange::{reuse_for, Again, Deadlines, Exchange, Next};
+use crate::exchange::{reuse_for, Again, Deadlines, Exchange, Next, COALESCE_LIMIT, UPLOAD_CHUNK};
 use crate::policy::CancelHandle;
 use crate::pool::{Pool, PoolLimits, Reuse};
 use crate::request::{Body, BodySource, Request};
@@ -34,11 +34,6 @@ use response::BodyOptions;
 pub use response::Response;
 use transfer::Transfer;
 pub use upload::Upload;
-
-/// Size of each piece read from a body stream and written to the connection.
-const UPLOAD_CHUNK: usize = 64 * 1024;
-/// A bytes body up to this size goes out in the same write as the head.
-const COALESCE_LIMIT: usize = 16 * 1024;
 
 /// A blocking HTTP client. Cheap to clone (clones share one connection pool), `Send + Sync`.
 #[derive(Clone)]

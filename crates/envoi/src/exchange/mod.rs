@@ -29,6 +29,12 @@ pub(crate) use head::{connect_head, frame_body, host_value, request_head};
 /// carry the next hop; a larger one closes the connection instead.
 pub(crate) const DRAIN_LIMIT: u64 = 64 * 1024;
 
+/// Size of each piece read from a request body stream and written to the connection, in
+/// every front end.
+pub(crate) const UPLOAD_CHUNK: usize = 64 * 1024;
+/// A bytes body up to this size goes out in the same write as the head.
+pub(crate) const COALESCE_LIMIT: usize = 16 * 1024;
+
 /// What a hop that failed on its connection knows about itself.
 pub(crate) struct FailedHop {
     /// The connection came from the pool.

@@ -14,13 +14,12 @@ use http::HeaderMap;
 use super::stream::PollStream;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
+use crate::exchange::UPLOAD_CHUNK;
 use crate::request::BodySource;
 use crate::transport::route::Route;
 
 /// Request bytes handed to the stream in one step at most (then the next `poll()` goes on).
 const WRITE_BUDGET: usize = 256 * 1024;
-/// Size of each piece read from a request body stream.
-const UPLOAD_CHUNK: usize = 64 * 1024;
 /// Below this much room left, a direct body read gets a fresh buffer.
 const MIN_DIRECT_READ: usize = 16 * 1024;
 /// The smallest buffer made for direct body reads.
