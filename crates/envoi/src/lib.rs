@@ -30,6 +30,7 @@ mod pool;
 mod proxy;
 mod request;
 mod request_builder;
+mod response_meta;
 pub mod tls;
 mod transport;
 mod whole_body;

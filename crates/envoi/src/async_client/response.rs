@@ -9,8 +9,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use envoi_proto::{BodyFraming, RawField, ResponseHead};
-use http::{HeaderMap, StatusCode, Version};
+use envoi_proto::{BodyFraming, ResponseHead};
+use http::HeaderMap;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use url::Url;
 
@@ -19,9 +19,10 @@ use super::transfer::Transfer;
 use super::wait::CancelWatch;
 use crate::error::{Error, ErrorKind};
 use crate::event::{EventSink, Timings};
-use crate::policy::decode::{body_text, strip_decoded_headers, ContentDecoder};
-use crate::policy::download::{body_size, DownloadFile, Progress};
+use crate::policy::decode::{body_text, ContentDecoder};
+use crate::policy::download::{DownloadFile, Progress};
 use crate::policy::CancelHandle;
+use crate::response_meta::{response_meta_methods, ResponseMeta};
 use crate::whole_body::WholeBody;
 
 /// Size of the pieces a body is read in by the helpers.
@@ -43,93 +44,31 @@ pub(crate) struct BodyOptions {
 /// the future reading it) before that closes the connection instead, so a half-read
 /// connection is never reused.
 pub struct AsyncResponse {
-    head: ResponseHead,
-    url: Url,
+    meta: ResponseMeta,
     body: BodyReader,
-    redirects: usize,
-    /// The announced body size (None when chunked, close-delimited or decoded).
-    size: Option<u64>,
 }
 
 impl AsyncResponse {
     pub(crate) fn new(
-        mut head: ResponseHead,
+        head: ResponseHead,
         transfer: Transfer,
         sink: EventSink,
         url: Url,
         options: BodyOptions,
     ) -> Self {
-        let decoding = options.decoder.is_some();
-        let size = body_size(head.headers(), decoding);
-        if decoding {
-            // The caller sees the decoded body: its length and coding are no longer these.
-            strip_decoded_headers(head.headers_mut());
-        }
-        let mut wire = WireBody::new(transfer, sink, head.framing().known_length());
-        if head.framing() == BodyFraming::Empty {
+        let meta = ResponseMeta::new(head, url, options.redirects, options.decoder.is_some());
+        let mut wire = WireBody::new(transfer, sink, meta.head.framing().known_length());
+        if meta.head.framing() == BodyFraming::Empty {
             wire.complete_if_ready();
         }
         let cancel = options.cancel.as_ref().map(CancelWatch::new);
         AsyncResponse {
-            head,
-            url,
+            meta,
             body: BodyReader::new(wire, options.decoder, options.limit, cancel),
-            redirects: options.redirects,
-            size,
         }
     }
 
-    /// The status code.
-    pub fn status(&self) -> StatusCode {
-        self.head.status()
-    }
-
-    /// The HTTP version of the response.
-    pub fn version(&self) -> Version {
-        self.head.version()
-    }
-
-    /// The reason phrase as sent.
-    pub fn reason(&self) -> &str {
-        self.head.reason()
-    }
-
-    /// The header fields (without Content-Encoding and Content-Length when the body is
-    /// decoded).
-    pub fn headers(&self) -> &HeaderMap {
-        self.head.headers()
-    }
-
-    /// The header fields in the order and letter case they were received.
-    pub fn raw_fields(&self) -> Vec<RawField> {
-        self.head.fields()
-    }
-
-    /// The response head exactly as received (what `curl -i` prints).
-    pub fn raw_head(&self) -> &Bytes {
-        self.head.raw()
-    }
-
-    /// The URL this response answers (after redirects).
-    pub fn url(&self) -> &Url {
-        &self.url
-    }
-
-    /// Redirects followed before this response.
-    pub fn redirects(&self) -> usize {
-        self.redirects
-    }
-
-    /// The body length when the response announces it; `None` when it is chunked, runs to
-    /// the connection's close, or is being decoded.
-    pub fn content_length(&self) -> Option<u64> {
-        self.size
-    }
-
-    /// True when the body is chunked.
-    pub fn is_chunked(&self) -> bool {
-        self.head.framing().is_chunked()
-    }
+    response_meta_methods!();
 
     /// Body bytes received so far, as they came over the wire (before decoding).
     pub fn received_bytes(&self) -> u64 {
@@ -138,7 +77,7 @@ impl AsyncResponse {
 
     /// Body bytes handed out so far and the body size when announced.
     pub fn progress(&self) -> Progress {
-        let mut progress = Progress::new(self.size);
+        let mut progress = Progress::new(self.meta.size);
         progress.add(self.body.delivered);
         progress
     }
@@ -166,7 +105,7 @@ impl AsyncResponse {
     ) -> Poll<Result<usize, Error>> {
         self.body
             .poll_read(cx, buf)
-            .map_err(|e| e.with_url(&self.url))
+            .map_err(|e| e.with_url(&self.meta.url))
     }
 
     /// The next piece of the body, or `None` at its end.
@@ -291,12 +230,7 @@ impl AsyncRead for AsyncResponse {
 
 impl fmt::Debug for AsyncResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncResponse")
-            .field("url", &self.url.as_str())
-            .field("status", &self.status())
-            .field("version", &self.version())
-            .field("headers", self.headers())
-            .finish_non_exhaustive()
+        self.meta.debug("AsyncResponse", f)
     }
 }
 

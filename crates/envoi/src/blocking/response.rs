@@ -6,17 +6,18 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use bytes::Bytes;
-use envoi_proto::{BodyFraming, Event, RawField, ResponseHead};
-use http::{HeaderMap, StatusCode, Version};
+use envoi_proto::{BodyFraming, Event, ResponseHead};
+use http::HeaderMap;
 use url::Url;
 
 use super::transfer::{read_error, Transfer};
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink, Timings};
-use crate::policy::decode::{body_text, check_limit, error_from_io, strip_decoded_headers};
+use crate::policy::decode::{body_text, check_limit, error_from_io};
 use crate::policy::decode::{ContentDecoder, DecodingReader};
-use crate::policy::download::{body_size, DownloadFile, Progress};
+use crate::policy::download::{DownloadFile, Progress};
 use crate::policy::CancelHandle;
+use crate::response_meta::{response_meta_methods, ResponseMeta};
 use crate::whole_body::WholeBody;
 
 /// How a delivered body is read: decoded or not, within a limit, cancellable.
@@ -33,16 +34,12 @@ pub(crate) struct BodyOptions {
 /// Reading to the end returns the connection to the pool; dropping the response before that
 /// closes the connection instead, so a half-read connection is never reused.
 pub struct Response {
-    head: ResponseHead,
-    url: Url,
+    meta: ResponseMeta,
     body: Body,
     limit: Option<u64>,
-    redirects: usize,
     cancel: Option<CancelHandle>,
     /// Body bytes handed to the caller (after decoding).
     delivered: u64,
-    /// The announced body size (None when chunked, close-delimited or decoded).
-    size: Option<u64>,
 }
 
 /// The body as the caller reads it: the bytes received, or those decoded from them.
@@ -72,18 +69,13 @@ enum WireState {
 
 impl Response {
     pub(crate) fn new(
-        mut head: ResponseHead,
+        head: ResponseHead,
         transfer: Transfer,
         sink: EventSink,
         url: Url,
         options: BodyOptions,
     ) -> Self {
-        let decoding = options.decoder.is_some();
-        let size = body_size(head.headers(), decoding);
-        if decoding {
-            // The caller sees the decoded body: its length and coding are no longer these.
-            strip_decoded_headers(head.headers_mut());
-        }
+        let meta = ResponseMeta::new(head, url, options.redirects, options.decoder.is_some());
         let mut wire = WireBody {
             state: WireState::Reading {
                 transfer: Box::new(transfer),
@@ -91,12 +83,12 @@ impl Response {
             },
             sink,
             received: 0,
-            announced: head.framing().known_length(),
+            announced: meta.head.framing().known_length(),
             trailers: None,
         };
         // A response without a body is complete now: release the connection at once, so a
         // caller who never reads the (empty) body still lets it be reused.
-        if head.framing() == BodyFraming::Empty {
+        if meta.head.framing() == BodyFraming::Empty {
             let _ = wire.read_wire(&mut []);
         }
         let body = match options.decoder {
@@ -104,68 +96,15 @@ impl Response {
             None => Body::Plain(wire),
         };
         Response {
-            head,
-            url,
+            meta,
             body,
             limit: options.limit,
-            redirects: options.redirects,
             cancel: options.cancel,
             delivered: 0,
-            size,
         }
     }
 
-    /// The status code.
-    pub fn status(&self) -> StatusCode {
-        self.head.status()
-    }
-
-    /// The HTTP version of the response.
-    pub fn version(&self) -> Version {
-        self.head.version()
-    }
-
-    /// The reason phrase as sent.
-    pub fn reason(&self) -> &str {
-        self.head.reason()
-    }
-
-    /// The header fields (without Content-Encoding and Content-Length when the body is
-    /// decoded).
-    pub fn headers(&self) -> &HeaderMap {
-        self.head.headers()
-    }
-
-    /// The header fields in the order and letter case they were received.
-    pub fn raw_fields(&self) -> Vec<RawField> {
-        self.head.fields()
-    }
-
-    /// The response head exactly as received (what `curl -i` prints).
-    pub fn raw_head(&self) -> &Bytes {
-        self.head.raw()
-    }
-
-    /// The URL this response answers (after redirects).
-    pub fn url(&self) -> &Url {
-        &self.url
-    }
-
-    /// Redirects followed before this response.
-    pub fn redirects(&self) -> usize {
-        self.redirects
-    }
-
-    /// The body length when the response announces it; `None` when it is chunked, runs to
-    /// the connection's close, or is being decoded (Godot's `get_body_length` of −1).
-    pub fn content_length(&self) -> Option<u64> {
-        self.size
-    }
-
-    /// True when the body is chunked.
-    pub fn is_chunked(&self) -> bool {
-        self.head.framing().is_chunked()
-    }
+    response_meta_methods!();
 
     /// Body bytes received so far, as they came over the wire (before decoding).
     pub fn received_bytes(&self) -> u64 {
@@ -175,7 +114,7 @@ impl Response {
     /// Body bytes handed out so far and the body size when announced (Godot's
     /// `get_downloaded_bytes` and `get_body_size`).
     pub fn progress(&self) -> Progress {
-        let mut progress = Progress::new(self.size);
+        let mut progress = Progress::new(self.meta.size);
         progress.add(self.delivered);
         progress
     }
@@ -258,8 +197,8 @@ impl Response {
             }),
             Body::Decoded(reader) => reader.read(buf).map_err(error_from_io),
         };
-        let n =
-            result.map_err(|e| super::cancelled_or(e, self.cancel.as_ref()).with_url(&self.url))?;
+        let n = result
+            .map_err(|e| super::cancelled_or(e, self.cancel.as_ref()).with_url(&self.meta.url))?;
         self.delivered += n as u64;
         Ok(n)
     }
@@ -412,11 +351,6 @@ impl Read for Response {
 
 impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Response")
-            .field("url", &self.url.as_str())
-            .field("status", &self.status())
-            .field("version", &self.version())
-            .field("headers", self.headers())
-            .finish_non_exhaustive()
+        self.meta.debug("Response", f)
     }
 }
