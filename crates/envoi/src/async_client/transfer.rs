@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use envoi_proto::{Event, RequestHead, ResponseHead, WriteState};
+use envoi_proto::{RequestHead, ResponseHead, WriteState};
 use http::Method;
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 
@@ -18,7 +18,9 @@ use super::wait::within;
 use super::ClientInner;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
-use crate::exchange::{earliest, retry_on_fresh_connection, Deadlines, FailedHop};
+use crate::exchange::{
+    earliest, next_head_event, retry_on_fresh_connection, Deadlines, FailedHop, HeadProgress,
+};
 use crate::pool::{Reuse, READ_CHUNK};
 use crate::transport::route::Route;
 
@@ -81,8 +83,8 @@ impl Transfer {
     pub(crate) async fn wait_for_continue(&mut self, sink: &mut EventSink) -> Result<bool, Error> {
         let until = Instant::now() + self.client.config.expect_continue_timeout;
         while self.awaits_continue() {
-            match self.conn.proto.next_event()? {
-                Event::NeedData => {
+            match next_head_event(&mut self.conn.proto, sink)? {
+                HeadProgress::NeedData => {
                     let deadline = earliest(Some(until), self.deadlines.total());
                     match self.fill(deadline, TimeoutPhase::FirstByte).await {
                         Err(e)
@@ -95,16 +97,11 @@ impl Transfer {
                         other => other?,
                     }
                 }
-                Event::Informational(h) => sink.emit(EventKind::InterimResponse {
-                    status: h.status(),
-                    head: h.raw().clone(),
-                }),
                 // The final answer came first: keep it for receive_head, skip the body.
-                Event::ResponseHead(h) => {
+                HeadProgress::Final(h) => {
                     self.early_head = Some(h);
                     return Ok(false);
                 }
-                other => return Err(unexpected(&other)),
             }
         }
         Ok(true)
@@ -150,17 +147,12 @@ impl Transfer {
 
     async fn next_head(&mut self, sink: &mut EventSink) -> Result<ResponseHead, Error> {
         loop {
-            match self.conn.proto.next_event()? {
-                Event::NeedData => {
+            match next_head_event(&mut self.conn.proto, sink)? {
+                HeadProgress::NeedData => {
                     let deadline = self.deadlines.read(Instant::now());
                     self.fill(deadline, TimeoutPhase::FirstByte).await?;
                 }
-                Event::Informational(h) => sink.emit(EventKind::InterimResponse {
-                    status: h.status(),
-                    head: h.raw().clone(),
-                }),
-                Event::ResponseHead(h) => return Ok(h),
-                other => return Err(unexpected(&other)),
+                HeadProgress::Final(h) => return Ok(h),
             }
         }
     }
@@ -325,11 +317,4 @@ async fn connection(
             ))
         }
     }
-}
-
-fn unexpected(event: &Event) -> Error {
-    Error::new(
-        ErrorKind::MalformedResponse,
-        format!("unexpected {event:?} before the response head"),
-    )
 }

@@ -6,13 +6,16 @@ use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
-use envoi_proto::{Event, RequestHead, ResponseHead, WriteState};
+use envoi_proto::{RequestHead, ResponseHead, WriteState};
 use http::Method;
 
 use super::ClientInner;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
-use crate::exchange::{earliest, retry_on_fresh_connection, timeout, Deadlines, FailedHop};
+use crate::exchange::{
+    earliest, next_head_event, retry_on_fresh_connection, timeout, Deadlines, FailedHop,
+    HeadProgress,
+};
 use crate::policy::cancel::CancelGuard;
 use crate::pool::{Checkout, Connection, Reuse};
 use crate::request::{BodySource, Request};
@@ -89,8 +92,8 @@ impl Transfer {
     pub(crate) fn wait_for_continue(&mut self, sink: &mut EventSink) -> Result<bool, Error> {
         let until = Instant::now() + self.client.config.expect_continue_timeout;
         while self.awaits_continue() {
-            match self.conn.proto.next_event()? {
-                Event::NeedData => {
+            match next_head_event(&mut self.conn.proto, sink)? {
+                HeadProgress::NeedData => {
                     let deadline = earliest(Some(until), self.deadlines.total());
                     match self.fill(deadline, TimeoutPhase::FirstByte) {
                         Err(e)
@@ -103,16 +106,11 @@ impl Transfer {
                         other => other?,
                     }
                 }
-                Event::Informational(h) => sink.emit(EventKind::InterimResponse {
-                    status: h.status(),
-                    head: h.raw().clone(),
-                }),
                 // The final answer came first: keep it for read_head, skip the body.
-                Event::ResponseHead(h) => {
+                HeadProgress::Final(h) => {
                     self.early_head = Some(h);
                     return Ok(false);
                 }
-                other => return Err(unexpected(&other)),
             }
         }
         Ok(true)
@@ -165,17 +163,12 @@ impl Transfer {
 
     fn next_head(&mut self, sink: &mut EventSink) -> Result<ResponseHead, Error> {
         loop {
-            match self.conn.proto.next_event()? {
-                Event::NeedData => {
+            match next_head_event(&mut self.conn.proto, sink)? {
+                HeadProgress::NeedData => {
                     let deadline = self.deadlines.read(Instant::now());
                     self.fill(deadline, TimeoutPhase::FirstByte)?;
                 }
-                Event::Informational(h) => sink.emit(EventKind::InterimResponse {
-                    status: h.status(),
-                    head: h.raw().clone(),
-                }),
-                Event::ResponseHead(h) => return Ok(h),
-                other => return Err(unexpected(&other)),
+                HeadProgress::Final(h) => return Ok(h),
             }
         }
     }
@@ -284,13 +277,6 @@ fn connection(
             Ok((Connection::new(stream, proto, peer, slot), false))
         }
     }
-}
-
-fn unexpected(event: &Event) -> Error {
-    Error::new(
-        ErrorKind::MalformedResponse,
-        format!("unexpected {event:?} before the response head"),
-    )
 }
 
 /// Maps a read failure: a timeout in its phase, a TLS alert to its kind, anything else to a

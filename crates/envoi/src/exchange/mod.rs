@@ -14,6 +14,7 @@ use http::StatusCode;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
+use crate::event::{EventKind, EventSink};
 use crate::policy::auth::{AuthState, AuthTarget};
 use crate::policy::decode::{self, ContentDecoder};
 use crate::policy::redirect::{apply_redirect, referer_for, RedirectState, RequestFacts};
@@ -64,6 +65,39 @@ pub(crate) fn retry_on_fresh_connection(
         && !hop.answered
         && closed
         && (hop.written == 0 || (method.is_idempotent() && hop.body_replayable))
+}
+
+/// Where the wait for a response head stands after the protocol core's next events.
+pub(crate) enum HeadProgress {
+    /// The core needs more bytes from the connection.
+    NeedData,
+    /// The final head arrived.
+    Final(envoi_proto::ResponseHead),
+}
+
+/// Takes the core's events while a response head is awaited, for every front end: each
+/// interim (1xx) head is reported to `sink` and passed over; anything but a need for more
+/// bytes or the final head is a malformed response.
+pub(crate) fn next_head_event(
+    proto: &mut envoi_proto::Connection,
+    sink: &mut EventSink,
+) -> Result<HeadProgress, Error> {
+    loop {
+        match proto.next_event()? {
+            envoi_proto::Event::NeedData => return Ok(HeadProgress::NeedData),
+            envoi_proto::Event::Informational(h) => sink.emit(EventKind::InterimResponse {
+                status: h.status(),
+                head: h.raw().clone(),
+            }),
+            envoi_proto::Event::ResponseHead(h) => return Ok(HeadProgress::Final(h)),
+            other => {
+                return Err(Error::new(
+                    ErrorKind::MalformedResponse,
+                    format!("unexpected {other:?} before the response head"),
+                ))
+            }
+        }
+    }
 }
 
 /// How a request's first attempt takes a pooled connection: without the staleness peek when

@@ -14,7 +14,7 @@ use http::HeaderMap;
 use super::stream::PollStream;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
-use crate::exchange::UPLOAD_CHUNK;
+use crate::exchange::{next_head_event, HeadProgress, UPLOAD_CHUNK};
 use crate::request::BodySource;
 use crate::transport::route::Route;
 
@@ -362,12 +362,13 @@ impl Wire {
     fn read_head(&mut self, now: Instant, sink: &mut EventSink) -> Result<(), Error> {
         let mut reads = 0;
         loop {
-            let event = match self.proto.next_event() {
-                Ok(event) => event,
-                Err(e) => return Err(self.write_error.take().unwrap_or_else(|| e.into())),
+            let progress = match next_head_event(&mut self.proto, sink) {
+                Ok(progress) => progress,
+                // A failed write explains a broken answer better than the answer does.
+                Err(e) => return Err(self.write_error.take().unwrap_or(e)),
             };
-            match event {
-                Event::NeedData => {
+            match progress {
+                HeadProgress::NeedData => {
                     if reads == HEAD_READS {
                         return Ok(());
                     }
@@ -384,11 +385,7 @@ impl Wire {
                         }
                     }
                 }
-                Event::Informational(h) => sink.emit(EventKind::InterimResponse {
-                    status: h.status(),
-                    head: h.raw().clone(),
-                }),
-                Event::ResponseHead(h) => {
+                HeadProgress::Final(h) => {
                     sink.emit(EventKind::ResponseReceived {
                         status: h.status(),
                         head: h.raw().clone(),
@@ -402,12 +399,6 @@ impl Wire {
                     self.sent = true;
                     self.settle(sink);
                     return Ok(());
-                }
-                other => {
-                    return Err(Error::new(
-                        ErrorKind::MalformedResponse,
-                        format!("unexpected {other:?} before the response head"),
-                    ))
                 }
             }
         }
