@@ -17,9 +17,13 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
+
+#[path = "../results.rs"]
+mod results;
+use results::stats;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -32,7 +36,7 @@ const USAGE: &str = "usage:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
-        Some("port") => port(),
+        Some("port") => results::print_free_port().map_err(Into::into),
         Some("stub") => match args.get(1) {
             Some(url) => stub(url).map(|(a, r)| println!("{a} {r}")),
             None => Err(USAGE.into()),
@@ -51,12 +55,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn port() -> Result<()> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    println!("{}", listener.local_addr()?.port());
-    Ok(())
 }
 
 /// nginx's stub_status "accepts" and "requests" counters, over a connection of its own.
@@ -156,38 +154,7 @@ fn run(args: &[String]) -> Result<()> {
 }
 
 /// One `RESULT` line: its `key=value` fields.
-type Fields = BTreeMap<String, String>;
-
-fn parse_results(text: &str) -> Vec<Fields> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix("RESULT "))
-        .map(|l| {
-            l.split_whitespace()
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect()
-        })
-        .collect()
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-fn range(values: &[f64]) -> (f64, f64) {
-    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (min, max)
-}
+type Fields = results::Record;
 
 /// A metric: its name, how to get it from one result, how to print it.
 struct Metric {
@@ -232,7 +199,7 @@ fn min_ms(f: &Fields) -> Option<f64> {
 }
 
 fn report(path: &str) -> Result<()> {
-    let results = parse_results(&std::fs::read_to_string(path)?);
+    let results = results::read(path)?;
     let sections: [(&str, &str, Vec<Metric>); 3] = [
         (
             "download",
@@ -377,20 +344,20 @@ fn report(path: &str) -> Result<()> {
                 if v.is_empty() {
                     return "–".to_owned();
                 }
-                let (lo, hi) = range(&v);
+                let Some(s) = stats(&v) else {
+                    return "–".to_owned();
+                };
                 let d = metric.decimals;
-                format!("{:.d$} ({lo:.d$} – {hi:.d$})", median(&v))
+                format!("{:.d$} ({:.d$} – {:.d$})", s.median, s.min, s.max)
             };
             let ratios: Vec<f64> = envoi
                 .iter()
                 .filter_map(|(round, e)| Some(e / curl.get(round)?))
                 .filter(|r| r.is_finite())
                 .collect();
-            let ratio = if ratios.is_empty() {
-                "–".to_owned()
-            } else {
-                let (lo, hi) = range(&ratios);
-                format!("{:.3}× ({lo:.3} – {hi:.3})", median(&ratios))
+            let ratio = match stats(&ratios) {
+                None => "–".to_owned(),
+                Some(s) => format!("{:.3}× ({:.3} – {:.3})", s.median, s.min, s.max),
             };
             let first = if i == 0 {
                 format!("{title}, {rounds} rounds")
@@ -410,11 +377,10 @@ fn report(path: &str) -> Result<()> {
         .filter(|f| f.get("tag").map(String::as_str) == Some("load"))
         .filter_map(|f| get(f, "load1"))
         .collect();
-    if !loads.is_empty() {
-        let (lo, hi) = range(&loads);
+    if let Some(s) = stats(&loads) {
         println!(
-            "\nLoad average (1 min) at the start of each round: median {:.2}, {lo:.2} – {hi:.2}.",
-            median(&loads)
+            "\nLoad average (1 min) at the start of each round: median {:.2}, {:.2} – {:.2}.",
+            s.median, s.min, s.max
         );
     }
     Ok(())

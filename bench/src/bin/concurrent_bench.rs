@@ -14,6 +14,8 @@ mod harness;
 mod measure;
 #[path = "../concurrent/report.rs"]
 mod report;
+#[path = "../results.rs"]
+mod results;
 
 use std::process::{Command, ExitCode};
 
@@ -28,7 +30,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
         Some("wrk") => wrk(&args[1..]),
-        Some("port") => free_port(),
+        Some("port") => results::print_free_port().map_err(Into::into),
         Some("report") => match args.get(1) {
             Some(path) => report::print(path),
             None => Err(USAGE.into()),
@@ -98,12 +100,5 @@ fn wrk(args: &[String]) -> Result<()> {
         ru.ru_maxrss,
         load1()
     );
-    Ok(())
-}
-
-/// A loopback port free at this instant.
-fn free_port() -> Result<()> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    println!("{}", listener.local_addr()?.port());
     Ok(())
 }

@@ -21,6 +21,8 @@ mod frame;
 mod measure;
 #[path = "../poll_bench/report.rs"]
 mod report;
+#[path = "../results.rs"]
+mod results;
 #[path = "../poll_bench/socket.rs"]
 mod socket;
 #[path = "../poll_bench/tight.rs"]
@@ -28,7 +30,7 @@ mod tight;
 
 use std::process::ExitCode;
 
-use measure::{Flags, Result};
+use measure::Flags;
 
 const USAGE: &str = "usage:
   poll_bench frame --api client|request|socket --url URL [--bytes N] [--fps F] [--per-frame N]
@@ -42,7 +44,7 @@ fn main() -> ExitCode {
     let outcome = match args.first().map(String::as_str) {
         Some("frame") => Flags::parse(&args[1..]).and_then(|f| frame::run(&f)),
         Some("tight") => Flags::parse(&args[1..]).and_then(|f| tight::run(&f)),
-        Some("port") => free_port(),
+        Some("port") => results::print_free_port().map_err(Into::into),
         Some("report") => match args.get(1) {
             Some(path) => report::print(path),
             None => Err(USAGE.into()),
@@ -56,11 +58,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Prints a loopback port that was free a moment ago.
-fn free_port() -> Result<()> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    println!("{}", listener.local_addr()?.port());
-    Ok(())
 }

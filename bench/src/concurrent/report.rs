@@ -8,18 +8,12 @@
 //! peers; wrk (one run per round, `tag=wrk`) is shown in every table as the ceiling.
 
 use std::collections::BTreeSet;
-use std::collections::HashMap;
 
 use crate::measure::Result;
-
-type Record = HashMap<String, String>;
+use crate::results::{num, read, stats, Record, Stats};
 
 const CLIENTS: [&str; 4] = ["envoi", "hyper", "reqwest", "wrk"];
 const PEERS: [&str; 2] = ["hyper", "reqwest"];
-
-fn num(r: &Record, key: &str) -> f64 {
-    r.get(key).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
-}
 
 fn wall(r: &Record) -> f64 {
     let wrk = num(r, "wrk_secs");
@@ -56,31 +50,6 @@ fn warm_conns(r: &Record) -> f64 {
 }
 fn csw_per_req(r: &Record) -> f64 {
     (num(r, "vcsw") + num(r, "ivcsw")) / num(r, "count")
-}
-
-struct Stats {
-    median: f64,
-    min: f64,
-    max: f64,
-}
-
-fn stats(values: &[f64]) -> Option<Stats> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    let median = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
-    Some(Stats {
-        median,
-        min: v[0],
-        max: v[n - 1],
-    })
 }
 
 /// `1234567.8` as `1,234,568` (no decimals) or `12.3`.
@@ -320,17 +289,7 @@ fn per_round(records: &[Record], threads: &str) {
 }
 
 pub fn print(path: &str) -> Result<()> {
-    let text = std::fs::read_to_string(path)?;
-    let records: Vec<Record> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("RESULT "))
-        .map(|l| {
-            l.split_whitespace()
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect()
-        })
-        .collect();
+    let records = read(path)?;
     let shapes: BTreeSet<String> = records
         .iter()
         .filter_map(|r| r.get("threads").cloned())

@@ -4,48 +4,18 @@
 use std::collections::HashMap;
 
 use crate::measure::Result;
-
-type Record = HashMap<String, String>;
+use crate::results::{num, read, stats, Record};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 const BASELINE: &str = "blocking-1048576";
-
-fn num(r: &Record, key: &str) -> f64 {
-    r.get(key).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
-}
 
 fn text<'a>(r: &'a Record, key: &str) -> &'a str {
     r.get(key).map_or("?", String::as_str)
 }
 
-fn parse(path: &str) -> Result<Vec<Record>> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(text
-        .lines()
-        .filter_map(|l| l.strip_prefix("RESULT "))
-        .map(|l| {
-            l.split_whitespace()
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect()
-        })
-        .collect())
-}
-
 /// Median, min, max of the finite values.
 fn spread(values: &[f64]) -> Option<(f64, f64, f64)> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    let median = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
-    Some((median, v[0], v[n - 1]))
+    stats(values).map(|s| (s.median, s.min, s.max))
 }
 
 fn fmt_spread(values: &[f64], decimals: usize, suffix: &str) -> String {
@@ -97,7 +67,7 @@ fn api_name(api: &str) -> &str {
 }
 
 pub fn print(path: &str) -> Result<()> {
-    let records = parse(path)?;
+    let records = read(path)?;
     let of = |kind: &str| -> Vec<&Record> {
         records.iter().filter(|r| text(r, "kind") == kind).collect()
     };

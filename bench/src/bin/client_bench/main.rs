@@ -14,6 +14,8 @@
 #[path = "../../client/measure.rs"]
 mod measure;
 mod report;
+#[path = "../../results.rs"]
+mod results;
 
 use std::process::{Command, ExitCode};
 
@@ -30,7 +32,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
         Some("exec") => exec(&args[1..]),
-        Some("port") => free_port(),
+        Some("port") => results::print_free_port().map_err(Into::into),
         Some("report") => match args.get(1) {
             Some(path) => report::print(path),
             None => Err(USAGE.into()),
@@ -169,12 +171,5 @@ fn gen_json(args: &[String]) -> Result<()> {
         *last = b'\n';
     }
     std::io::stdout().lock().write_all(&out)?;
-    Ok(())
-}
-
-/// A loopback port free at this instant.
-fn free_port() -> Result<()> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    println!("{}", listener.local_addr()?.port());
     Ok(())
 }

@@ -5,44 +5,12 @@
 //! so they share that moment's load) against the peer with the best median, and the table
 //! gives the median ratio with its range over the rounds.
 
-use std::collections::HashMap;
-
 use crate::measure::Result;
-
-type Record = HashMap<String, String>;
+use crate::results::{num, read, stats, Record};
 
 const CLIENTS: [&str; 6] = ["envoi", "ureq", "reqwest", "hyper", "curl", "wrk"];
 const PEERS: [&str; 4] = ["ureq", "reqwest", "hyper", "curl"];
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-
-fn num(r: &Record, key: &str) -> f64 {
-    r.get(key).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
-}
-
-struct Stats {
-    median: f64,
-    min: f64,
-    max: f64,
-}
-
-fn stats(values: &[f64]) -> Option<Stats> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    let median = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
-    Some(Stats {
-        median,
-        min: v[0],
-        max: v[n - 1],
-    })
-}
 
 /// One measured quantity of a scenario.
 struct Metric {
@@ -192,20 +160,6 @@ fn cpu_model() -> String {
                 .map(|(_, model)| model.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn read(path: &str) -> Result<Vec<Record>> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(text
-        .lines()
-        .filter_map(|l| l.strip_prefix("RESULT "))
-        .map(|l| {
-            l.split_whitespace()
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect()
-        })
-        .collect())
 }
 
 fn machine_line(records: &[Record]) {
