@@ -40,3 +40,27 @@ start_nginx() {
     echo "nginx did not start on 127.0.0.1:$1 (see $WORK/error.log)" >&2
     return 1
 }
+
+# write_nginx_conf WORKERS CONNECTIONS: writes $WORK/nginx.conf: the part every benchmark
+# shares (its pid file, logs and temp dirs in $WORK, no access log), then the directives of
+# the http block read from standard input (server blocks included).
+write_nginx_conf() {
+    {
+        cat <<CONF
+worker_processes $1;
+daemon on;
+pid $WORK/nginx.pid;
+error_log $WORK/error.log warn;
+events { worker_connections $2; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/body;
+    proxy_temp_path $WORK/proxy;
+    fastcgi_temp_path $WORK/fastcgi;
+    uwsgi_temp_path $WORK/uwsgi;
+    scgi_temp_path $WORK/scgi;
+CONF
+        cat
+        echo "}"
+    } >"$WORK/nginx.conf"
+}

@@ -72,19 +72,7 @@ head -c "$BIG" /dev/zero >"$WORK/www/big"  # on tmpfs: served from memory
 chmod -R a+rX "$WORK/www"
 
 PORT=$("$BENCH" port)
-cat >"$WORK/nginx.conf" <<EOF
-worker_processes 1;
-daemon on;
-pid $WORK/nginx.pid;
-error_log $WORK/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/body;
-    proxy_temp_path $WORK/proxy;
-    fastcgi_temp_path $WORK/fastcgi;
-    uwsgi_temp_path $WORK/uwsgi;
-    scgi_temp_path $WORK/scgi;
+write_nginx_conf 1 64 <<EOF
     default_type application/octet-stream;
     sendfile on;
     tcp_nopush on;
@@ -96,7 +84,6 @@ http {
         root $WORK/www;
         location = /stub_status { stub_status; }
     }
-}
 EOF
 say "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$PORT, pinned to core 1"
 start_nginx "$PORT" 1

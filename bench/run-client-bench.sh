@@ -94,20 +94,8 @@ chmod -R a+rX "$WORK/www"
 
 PORT=$("$BENCH" port)
 TLS_PORT=$("$BENCH" port)
-cat >"$WORK/nginx.conf" <<EOF
-worker_processes 1;
-daemon on;
-pid $WORK/nginx.pid;
-error_log $WORK/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
+write_nginx_conf 1 64 <<EOF
     log_format tls '\$ssl_protocol \$ssl_cipher \$http_user_agent';
-    client_body_temp_path $WORK/body;
-    proxy_temp_path $WORK/proxy;
-    fastcgi_temp_path $WORK/fastcgi;
-    uwsgi_temp_path $WORK/uwsgi;
-    scgi_temp_path $WORK/scgi;
     default_type application/octet-stream;
     sendfile on;
     tcp_nopush on;
@@ -126,7 +114,6 @@ http {
         # Which protocol and cipher each download used (one line per download).
         location = /big { access_log $WORK/tls.log tls; }
     }
-}
 EOF
 say "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$PORT (TLS :$TLS_PORT)"
 start_nginx "$PORT" 1

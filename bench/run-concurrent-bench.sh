@@ -50,19 +50,7 @@ printf 'Hello, world\n' >"$WORK/www/small" # 13 bytes
 chmod -R a+rX "$WORK/www"
 
 PORT=$("$BENCH" port)
-cat >"$WORK/nginx.conf" <<CONF
-worker_processes $WORKERS;
-daemon on;
-pid $WORK/nginx.pid;
-error_log $WORK/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/body;
-    proxy_temp_path $WORK/proxy;
-    fastcgi_temp_path $WORK/fastcgi;
-    uwsgi_temp_path $WORK/uwsgi;
-    scgi_temp_path $WORK/scgi;
+write_nginx_conf $WORKERS 1024 <<CONF
     default_type application/octet-stream;
     tcp_nodelay on;
     keepalive_timeout 75s;
@@ -72,7 +60,6 @@ http {
         root $WORK/www;
         location = /stub_status { stub_status; }
     }
-}
 CONF
 say "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$PORT, worker_processes $WORKERS"
 start_nginx "$PORT"

@@ -77,21 +77,9 @@ say "big: $SIZE bytes, big.gz: $GZ_SIZE bytes ($(awk -v a="$SIZE" -v b="$GZ_SIZE
 head -c 300 "$WORK/www/gz/big" | head -2 >&2
 
 PORT=$("$BENCH" port)
-cat >"$WORK/nginx.conf" <<EOF
-worker_processes 1;
-daemon on;
-pid $WORK/nginx.pid;
-error_log $WORK/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
+write_nginx_conf 1 64 <<EOF
     # One line per download: what nginx sent (status, body bytes, Content-Encoding).
     log_format sent '\$status \$body_bytes_sent \$bytes_sent \$sent_http_content_encoding \$uri';
-    client_body_temp_path $WORK/body;
-    proxy_temp_path $WORK/proxy;
-    fastcgi_temp_path $WORK/fastcgi;
-    uwsgi_temp_path $WORK/uwsgi;
-    scgi_temp_path $WORK/scgi;
     default_type application/json;
     sendfile on;
     tcp_nopush on;
@@ -107,7 +95,6 @@ http {
         # The same body, never encoded.
         location /id/ { gzip_static off; gzip off; }
     }
-}
 EOF
 say "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$PORT"
 start_nginx "$PORT" 1
