@@ -57,14 +57,14 @@ fn wrk(args: &[String]) -> Result<()> {
     let command = &args[split + 1..];
     let program = command.first().ok_or("wrk needs a command")?;
     let stub = flags.get("stub");
-    let before = stub.map(harness::accepts).transpose()?;
+    let before = stub.map(measure::accepts).transpose()?;
     let usage = Usage::now(libc::RUSAGE_CHILDREN);
     let output = Command::new(program)
         .args(&command[1..])
         .stderr(std::process::Stdio::inherit())
         .output()?;
     let fields = usage.fields_since(libc::RUSAGE_CHILDREN);
-    let after = stub.map(harness::accepts).transpose()?;
+    let after = stub.map(measure::accepts).transpose()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     eprint!("{stdout}");
     if !output.status.success() {

@@ -7,6 +7,8 @@
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type Result<T> = std::result::Result<T, BoxError>;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Instant;
 
 /// `--name value` pairs.
@@ -107,4 +109,26 @@ pub fn load1() -> String {
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_owned))
         .unwrap_or_else(|| "0".to_owned())
+}
+
+/// nginx's `stub_status` "accepts" counter, over a connection of its own.
+pub fn accepts(url: &str) -> Result<u64> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or("--stub must be an http:// URL")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = TcpStream::connect(host)?;
+    write!(
+        stream,
+        "GET /{path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text)?;
+    // "server accepts handled requests\n 12 12 34"
+    let line = text
+        .lines()
+        .skip_while(|l| !l.contains("accepts"))
+        .nth(1)
+        .ok_or_else(|| format!("no stub_status in {text:?}"))?;
+    Ok(line.split_whitespace().next().unwrap_or("").parse()?)
 }

@@ -6,13 +6,11 @@
 //! size, and the line adds the encoded size and Content-Encoding the client saw (`?` where it
 //! does not tell).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::common::{Client, Decoded, Trust};
-use crate::measure::{load1, status_kib, Flags, Result, Usage};
+use crate::measure::{accepts, load1, status_kib, Flags, Result, Usage};
 
 /// Runs the client `make` builds, as `name`, on the command line's work.
 pub fn main(name: &str, make: fn(&Trust) -> Result<Box<dyn Client>>) -> ExitCode {
@@ -177,26 +175,4 @@ fn check_upload(name: &str, answer: &str, len: u64) -> Result<()> {
         eprintln!("client_bench: note: {name} sent the upload chunked");
     }
     Ok(())
-}
-
-/// nginx's `stub_status` "accepts" counter, over a connection of its own.
-fn accepts(url: &str) -> Result<u64> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or("--stub must be an http:// URL")?;
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut stream = TcpStream::connect(host)?;
-    write!(
-        stream,
-        "GET /{path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text)?;
-    // "server accepts handled requests\n 12 12 34"
-    let line = text
-        .lines()
-        .skip_while(|l| !l.contains("accepts"))
-        .nth(1)
-        .ok_or_else(|| format!("no stub_status in {text:?}"))?;
-    Ok(line.split_whitespace().next().unwrap_or("").parse()?)
 }

@@ -14,14 +14,12 @@
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::measure::{load1, status_kib, BoxError, Flags, Result, Usage};
+use crate::measure::{accepts, load1, status_kib, BoxError, Flags, Result, Usage};
 
 /// One client as every task uses it: cheap to clone, one pool behind all clones.
 pub trait Getter: Clone + Send + Sync + 'static {
@@ -145,26 +143,4 @@ async fn round<G: Getter>(
         counts.push(task.await??);
     }
     Ok(counts)
-}
-
-/// nginx's `stub_status` "accepts" counter, over a connection of its own.
-pub fn accepts(url: &str) -> Result<u64> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or("--stub must be an http:// URL")?;
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut stream = TcpStream::connect(host)?;
-    write!(
-        stream,
-        "GET /{path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text)?;
-    // "server accepts handled requests\n 12 12 34"
-    let line = text
-        .lines()
-        .skip_while(|l| !l.contains("accepts"))
-        .nth(1)
-        .ok_or_else(|| format!("no stub_status in {text:?}"))?;
-    Ok(line.split_whitespace().next().unwrap_or("").parse()?)
 }
