@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use crate::auth::{self, DigestRoute, Nonces};
 use crate::body::{empty, json, ok_json, parse_num, with_type, Body, HttpError, Reply};
 use crate::conn::ConnInfo;
-use crate::echo::{base_url, read_body, BodyEcho, Echo};
+use crate::echo::{base_url, discard_body, read_body, BodyEcho, Echo};
 use crate::encoding::{self, Coding};
 use crate::{cookies, pages, streams};
 
@@ -130,7 +130,10 @@ async fn route(req: Request<Incoming>, path: &[&str], info: &ConnInfo, state: &S
                 ),
             }
         }
-        ["redirect-to"] => redirect_to(&query),
+        ["redirect-to"] => {
+            discard_body(body).await?;
+            redirect_to(&query)
+        }
         ["cookies", rest @ ..] => cookies::route(&parts, rest),
         ["basic-auth", user, passwd] => auth::basic(&parts, user, passwd, false),
         ["hidden-basic-auth", user, passwd] => auth::basic(&parts, user, passwd, true),

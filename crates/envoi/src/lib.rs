@@ -6,7 +6,8 @@
 //!
 //! - **blocking**: `envoi::blocking::Client`, a synchronous client over std sockets and rustls.
 //! - **async**: `envoi::AsyncClient` on tokio (feature `tokio`, on by default): `send().await`,
-//!   bodies as `tokio::io::AsyncRead` or a `Stream` of `Bytes`, one pool shared across tasks.
+//!   bodies as `tokio::io::AsyncRead` or a `Stream` of `Bytes`, a request body streamed after
+//!   the head through `envoi::AsyncUpload` (`tokio::io::AsyncWrite`), one pool shared across tasks.
 //! - **poll-driven**: [`poll::HttpClient`] and [`poll::Request`] (Godot's `HTTPClient` and
 //!   `HTTPRequest`), driven by calling `poll()` once a frame from a game or UI loop; nothing
 //!   in it blocks.
@@ -38,7 +39,7 @@ pub mod winhttp;
 
 #[cfg(feature = "tokio")]
 pub use async_client::{
-    AsyncClient, AsyncCompletion, AsyncRequestBuilder, AsyncResponse, BodyStream,
+    AsyncClient, AsyncCompletion, AsyncRequestBuilder, AsyncResponse, AsyncUpload, BodyStream,
 };
 pub use config::{
     ClientBuilder, IpVersion, DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPECT_CONTINUE_TIMEOUT,

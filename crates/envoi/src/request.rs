@@ -109,6 +109,12 @@ impl Request {
         Ok(())
     }
 
+    /// Sets the value that travels with the request into every event (WinHTTP's
+    /// `dwContext`), as the builders' `user_value` does.
+    pub fn set_user_value(&mut self, value: Option<UserValue>) {
+        self.user_value = value;
+    }
+
     /// The user value given to [`RequestBuilder::user_value`](crate::blocking::RequestBuilder).
     pub fn user_value(&self) -> Option<&UserValue> {
         self.user_value.as_ref()
@@ -140,7 +146,14 @@ enum BodyKind {
         reader: Arc<Mutex<Option<Box<dyn Read + Send>>>>,
         length: Option<u64>,
     },
+    Replayable {
+        open: Arc<OpenBody>,
+        length: Option<u64>,
+    },
 }
+
+/// Opens a replayable stream body for one send.
+type OpenBody = dyn Fn() -> std::io::Result<Box<dyn Read + Send>> + Send + Sync;
 
 impl Body {
     /// No body.
@@ -169,6 +182,30 @@ impl Body {
         Body::stream(Box::new(reader), None)
     }
 
+    /// A stream opened anew by `open` for each send, so it can be sent again: after a 307 or
+    /// 308 redirect, an authentication challenge, or on a fresh connection when a kept-alive
+    /// one turned out closed (curl rewinds its upload for the same reasons). With a `length`
+    /// it is sent with Content-Length, and each opening must give exactly that many bytes;
+    /// without, it is sent chunked. A failure to open is [`ErrorKind::BodyIo`].
+    ///
+    /// ```no_run
+    /// let body = envoi::Body::replayable(Some(11), || Ok(std::fs::File::open("notes.txt")?));
+    /// let client = envoi::blocking::Client::new()?;
+    /// let response = client.put("http://127.0.0.1:8080/put").body(body).send()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn replayable<R, F>(length: Option<u64>, open: F) -> Body
+    where
+        R: Read + Send + 'static,
+        F: Fn() -> std::io::Result<R> + Send + Sync + 'static,
+    {
+        let open: Arc<OpenBody> =
+            Arc::new(move || open().map(|r| Box::new(r) as Box<dyn Read + Send>));
+        Body {
+            kind: BodyKind::Replayable { open, length },
+        }
+    }
+
     fn stream(reader: Box<dyn Read + Send>, length: Option<u64>) -> Body {
         Body {
             kind: BodyKind::Stream {
@@ -183,7 +220,7 @@ impl Body {
         match &self.kind {
             BodyKind::Empty => Some(0),
             BodyKind::Bytes(b) => Some(b.len() as u64),
-            BodyKind::Stream { length, .. } => *length,
+            BodyKind::Stream { length, .. } | BodyKind::Replayable { length, .. } => *length,
         }
     }
 
@@ -192,13 +229,17 @@ impl Body {
         self.len() == Some(0) && !self.is_stream()
     }
 
-    /// True when the body can be sent again (bytes, or nothing).
+    /// True when the body can be sent again (bytes, nothing, or a
+    /// [`replayable`](Self::replayable) stream).
     pub fn is_replayable(&self) -> bool {
-        !self.is_stream()
+        !matches!(self.kind, BodyKind::Stream { .. })
     }
 
     fn is_stream(&self) -> bool {
-        matches!(self.kind, BodyKind::Stream { .. })
+        matches!(
+            self.kind,
+            BodyKind::Stream { .. } | BodyKind::Replayable { .. }
+        )
     }
 
     /// Opens the body for one send.
@@ -215,6 +256,9 @@ impl Body {
                     )
                 })
             }
+            BodyKind::Replayable { open, .. } => open().map(BodySource::Stream).map_err(|e| {
+                Error::new(ErrorKind::BodyIo, "opening the request body").with_source(e)
+            }),
         }
     }
 }
@@ -231,6 +275,7 @@ impl fmt::Debug for Body {
             BodyKind::Empty => f.write_str("Body::Empty"),
             BodyKind::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
             BodyKind::Stream { length, .. } => write!(f, "Body::Stream({length:?})"),
+            BodyKind::Replayable { length, .. } => write!(f, "Body::Replayable({length:?})"),
         }
     }
 }

@@ -561,7 +561,304 @@ fn the_client_is_shared_across_tasks_and_its_values_move_between_threads() {
     fn send<T: Send>() {}
     send_sync::<AsyncClient>();
     send::<envoi::AsyncResponse>();
+    send::<envoi::AsyncUpload>();
     send::<envoi::BodyStream>();
     send::<envoi::AsyncCompletion<()>>();
     send::<envoi::blocking::Completion<()>>();
+}
+
+/// `len` bytes of a repeating pattern, as if cut from one long stream at `offset`.
+fn pattern(offset: u64, len: usize) -> Vec<u8> {
+    (offset..offset + len as u64)
+        .map(|i| (i % 251) as u8)
+        .collect()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What `/upload-sink` reported about the body it read.
+async fn sink_report(response: envoi::AsyncResponse) -> serde_json::Value {
+    assert_eq!(response.status(), 200);
+    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+}
+
+/// The envoi error inside an `AsyncWrite` failure.
+fn envoi_kind(e: &std::io::Error) -> ErrorKind {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<envoi::Error>())
+        .unwrap_or_else(|| panic!("not an envoi error: {e:?}"))
+        .kind()
+}
+
+#[test]
+fn a_streamed_upload_goes_out_chunked_and_arrives_byte_for_byte() {
+    use tokio::io::AsyncWriteExt;
+    let _serial = serial();
+    let server = TestServer::start();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let client = builder()
+        .observer(move |e| sink.lock().unwrap().push(e.kind.clone()))
+        .build_async()
+        .unwrap();
+    // Pieces of uneven sizes, one larger than a chunk of AsyncWrite takes at once, sent both
+    // ways.
+    let sizes = [1usize, 1000, 70_000, 3, 200_000, 17];
+    let mut expected = Vec::new();
+    let json = runtime().block_on(async {
+        let mut upload = client
+            .post(&server.url("/upload-sink"))
+            .send_streaming(None)
+            .await
+            .unwrap();
+        for (i, size) in sizes.into_iter().enumerate() {
+            let piece = pattern(expected.len() as u64, size);
+            if i % 2 == 0 {
+                upload.send(&piece).await.unwrap();
+            } else {
+                upload.write_all(&piece).await.unwrap();
+            }
+            expected.extend_from_slice(&piece);
+        }
+        upload.send(b"").await.unwrap();
+        upload.flush().await.unwrap();
+        sink_report(upload.finish().await.unwrap()).await
+    });
+    assert_eq!(json["bytes"].as_u64(), Some(expected.len() as u64));
+    assert_eq!(json["chunked"], true);
+    assert_eq!(json["content_length"], serde_json::Value::Null);
+    assert_eq!(json["sha256"], sha256_hex(&expected));
+    let kinds = seen.lock().unwrap();
+    let position = |f: &dyn Fn(&EventKind) -> bool| kinds.iter().position(f);
+    let sending = position(&|k| matches!(k, EventKind::SendingRequest { .. })).unwrap();
+    let sent = position(
+        &|k| matches!(k, EventKind::RequestSent { bytes } if *bytes > expected.len() as u64),
+    )
+    .unwrap();
+    let received = position(&|k| matches!(k, EventKind::ResponseReceived { .. })).unwrap();
+    assert!(sending < sent && sent < received, "{kinds:?}");
+}
+
+#[test]
+fn a_streamed_upload_with_a_length_goes_out_with_content_length() {
+    use tokio::io::AsyncWriteExt;
+    let _serial = serial();
+    let server = TestServer::start();
+    let client = builder().build_async().unwrap();
+    let body = pattern(0, 150_000);
+    let json = runtime().block_on(async {
+        let request = client.put(&server.url("/upload-sink")).build().unwrap();
+        let mut upload = client
+            .send_streaming(&request, Some(body.len() as u64))
+            .await
+            .unwrap();
+        upload.send(&body[..50_000]).await.unwrap();
+        upload.write_all(&body[50_000..]).await.unwrap();
+        // The end of the body through AsyncWrite, then only the response is left to wait for.
+        upload.shutdown().await.unwrap();
+        upload.shutdown().await.unwrap();
+        let e = upload.send(b"late").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+        sink_report(upload.finish().await.unwrap()).await
+    });
+    assert_eq!(json["bytes"].as_u64(), Some(150_000));
+    assert_eq!(json["content_length"].as_u64(), Some(150_000));
+    assert_eq!(json["chunked"], false);
+    assert_eq!(json["sha256"], sha256_hex(&body));
+}
+
+#[test]
+fn finishing_a_streamed_upload_short_of_its_length_is_an_invalid_request() {
+    use tokio::io::AsyncWriteExt;
+    let _serial = serial();
+    let server = TestServer::start();
+    let client = builder().build_async().unwrap();
+    let url = server.url("/upload-sink");
+    runtime().block_on(async {
+        let mut upload = client.post(&url).send_streaming(Some(10)).await.unwrap();
+        upload.send(b"1234").await.unwrap();
+        let e = upload.finish().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+        assert_eq!(e.url(), Some(url.as_str()));
+
+        // The same through AsyncWrite's shutdown, which then leaves nothing to finish.
+        let mut upload = client.post(&url).send_streaming(Some(10)).await.unwrap();
+        upload.write_all(b"1234").await.unwrap();
+        let e = upload.shutdown().await.unwrap_err();
+        assert_eq!(envoi_kind(&e), ErrorKind::InvalidRequest, "{e}");
+        let e = upload.finish().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+
+        // The client goes on.
+        let r = client.get(&server.url("/get")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.bytes().await.unwrap();
+    });
+}
+
+#[test]
+fn writing_past_a_streamed_upload_length_is_refused_and_the_upload_goes_on() {
+    use tokio::io::AsyncWriteExt;
+    let _serial = serial();
+    let server = TestServer::start();
+    let client = builder().build_async().unwrap();
+    let url = server.url("/upload-sink");
+    let json = runtime().block_on(async {
+        let mut upload = client.post(&url).send_streaming(Some(5)).await.unwrap();
+        upload.send(b"123").await.unwrap();
+        let e = upload.send(b"4567").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+        assert_eq!(e.url(), Some(url.as_str()));
+        let e = upload.write_all(b"4567").await.unwrap_err();
+        assert_eq!(envoi_kind(&e), ErrorKind::InvalidRequest, "{e}");
+        upload.write_all(b"45").await.unwrap();
+        let e = upload.send(b"6").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+        sink_report(upload.finish().await.unwrap()).await
+    });
+    assert_eq!(json["bytes"].as_u64(), Some(5));
+    assert_eq!(json["sha256"], sha256_hex(b"12345"));
+}
+
+#[test]
+fn a_64_mib_streamed_upload_is_counted_whole_and_its_events_reach_the_observer() {
+    const SIZE: u64 = 64 << 20;
+    const PIECE: usize = 1 << 20;
+    let _serial = serial();
+    let server = TestServer::start();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let client = builder()
+        .timeout(Duration::from_secs(120))
+        .observer(move |e| {
+            if matches!(
+                e.kind,
+                EventKind::SendingRequest { .. }
+                    | EventKind::RequestSent { .. }
+                    | EventKind::ResponseReceived { .. }
+            ) {
+                sink.lock().unwrap().push(e.kind.clone());
+            }
+        })
+        .build_async()
+        .unwrap();
+    let url = server.url("/upload-sink?sha256=false");
+    let rt = runtime();
+    // On a task of its own: the upload and its futures move between threads.
+    let json = rt
+        .block_on(rt.spawn(async move {
+            let mut upload = client.post(&url).send_streaming(None).await.unwrap();
+            let mut offset = 0u64;
+            while offset < SIZE {
+                upload.send(&pattern(offset, PIECE)).await.unwrap();
+                offset += PIECE as u64;
+            }
+            sink_report(upload.finish().await.unwrap()).await
+        }))
+        .unwrap();
+    assert_eq!(json["bytes"].as_u64(), Some(SIZE));
+    assert_eq!(json["chunked"], true);
+    let kinds = seen.lock().unwrap();
+    assert!(
+        matches!(
+            kinds.as_slice(),
+            [
+                EventKind::SendingRequest { .. },
+                EventKind::RequestSent { bytes },
+                EventKind::ResponseReceived { status, .. },
+            ] if *bytes > SIZE && *status == 200
+        ),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn a_dropped_upload_closes_its_connection_and_the_client_goes_on() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let (client, connects) = recording_client(builder());
+    runtime().block_on(async {
+        let r = client.get(&server.url("/get")).send().await.unwrap();
+        r.bytes().await.unwrap();
+        // Takes the pooled connection, then is dropped halfway through its declared length.
+        let mut upload = client
+            .post(&server.url("/upload-sink"))
+            .send_streaming(Some(1000))
+            .await
+            .unwrap();
+        upload.send(&[1u8; 400]).await.unwrap();
+        drop(upload);
+        let r = client.get(&server.url("/get")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.bytes().await.unwrap();
+        // A chunked one, on the second GET's connection, dropped too.
+        let mut upload = client
+            .post(&server.url("/upload-sink"))
+            .send_streaming(None)
+            .await
+            .unwrap();
+        upload.send(b"half").await.unwrap();
+        drop(upload);
+        let r = client.get(&server.url("/get")).send().await.unwrap();
+        r.bytes().await.unwrap();
+    });
+    assert_eq!(*connects.lock().unwrap(), [false, true, false, true, false]);
+}
+
+#[test]
+fn a_send_dropped_midway_breaks_the_upload_and_the_client_goes_on() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let (client, connects) = recording_client(builder());
+    runtime().block_on(async {
+        let mut upload = client
+            .post(&server.url("/delay/3"))
+            .send_streaming(None)
+            .await
+            .unwrap();
+        // The server reads nothing for seconds and 64 MiB is far more than the sockets hold:
+        // the send is still writing when it is dropped.
+        let big = vec![0u8; 64 << 20];
+        let abandoned = tokio::time::timeout(Duration::ZERO, upload.send(&big)).await;
+        assert!(abandoned.is_err(), "64 MiB went out in one poll");
+        let e = upload.send(b"more").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+        let e = upload.finish().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+        let r = client.get(&server.url("/get")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.bytes().await.unwrap();
+    });
+    assert_eq!(*connects.lock().unwrap(), [false, false]);
+}
+
+#[test]
+fn a_cancelled_upload_ends_as_cancelled() {
+    use tokio::io::AsyncWriteExt;
+    let _serial = serial();
+    let server = TestServer::start();
+    let client = builder().build_async().unwrap();
+    let handle = CancelHandle::new();
+    runtime().block_on(async {
+        let mut upload = client
+            .post(&server.url("/upload-sink"))
+            .cancel_handle(handle.clone())
+            .send_streaming(None)
+            .await
+            .unwrap();
+        upload.send(b"before").await.unwrap();
+        handle.cancel();
+        let e = upload.send(b"after").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+        let e = upload.write_all(b"after").await.unwrap_err();
+        assert_eq!(envoi_kind(&e), ErrorKind::Cancelled, "{e}");
+        let e = upload.finish().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    });
 }

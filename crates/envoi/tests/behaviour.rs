@@ -45,6 +45,8 @@ macro_rules! behaviours {
             policy::a_redirect_loop_is_too_many_redirects,
             policy::following_can_be_turned_off,
             policy::post_turns_into_get_on_303_and_keeps_its_body_on_307,
+            policy::a_replayable_stream_is_sent_again_on_307_and_a_one_shot_stream_is_refused,
+            policy::an_answer_before_the_whole_body_went_out_is_delivered,
             policy::https_to_http_is_refused_then_allowed_with_its_switch,
             policy::strict_mode_also_refuses_http_to_https,
             policy::credentials_never_follow_a_redirect_to_another_origin,

@@ -1,6 +1,7 @@
-//! The async request builder: the blocking builder's methods, ending in `send().await`.
+//! The async request builder: the blocking builder's methods, ending in `send().await` (or
+//! `send_streaming(length).await` for a body the caller writes afterwards).
 
-use super::{AsyncClient, AsyncResponse};
+use super::{AsyncClient, AsyncResponse, AsyncUpload};
 use crate::error::Error;
 use crate::request::Request;
 
@@ -23,6 +24,13 @@ impl AsyncRequestBuilder {
     pub async fn send(self) -> Result<AsyncResponse, Error> {
         let request = self.request?;
         self.client.execute(&request).await
+    }
+
+    /// Sends the head; the caller writes the body through the returned [`AsyncUpload`], with a
+    /// known total `length` or chunked (`None`).
+    pub async fn send_streaming(self, length: Option<u64>) -> Result<AsyncUpload, Error> {
+        let request = self.request?;
+        self.client.send_streaming(&request, length).await
     }
 }
 

@@ -25,6 +25,7 @@ mod response;
 mod stream;
 mod transfer;
 mod transport;
+mod upload;
 mod wait;
 
 use std::fmt;
@@ -42,10 +43,11 @@ use crate::config::{ClientBuilder, Config};
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::{
-    reuse_for, timeout, Again, Deadlines, Exchange, Next, COALESCE_LIMIT, UPLOAD_CHUNK,
+    answer_may_follow, reuse_for, timeout, Again, Deadlines, Exchange, Next, COALESCE_LIMIT,
+    UPLOAD_CHUNK,
 };
 use crate::pool::{PoolLimits, Reuse};
-use crate::request::{BodySource, Request};
+use crate::request::{Body, BodySource, Request};
 use crate::transport::route::Route;
 pub use builder::AsyncRequestBuilder;
 pub use completion::AsyncCompletion;
@@ -53,6 +55,7 @@ use pool::Pool;
 use response::BodyOptions;
 pub use response::{AsyncResponse, BodyStream};
 use transfer::Transfer;
+pub use upload::AsyncUpload;
 use wait::{unless_cancelled, CancelWatch};
 
 /// An async HTTP client on tokio. Cheap to clone (clones share one connection pool),
@@ -224,6 +227,50 @@ impl AsyncClient {
         Ok((status, Some(response.save_into(file).await?)))
     }
 
+    /// Sends the head of a request whose body the caller then writes through the returned
+    /// [`AsyncUpload`] (WinHTTP's `WinHttpWriteData`), as
+    /// [`blocking::Client::send_streaming`](crate::blocking::Client::send_streaming) does:
+    /// with a known total length (set Content-Length, or a body of that length) or chunked
+    /// (no length). The request's own body is not used. Dropping the future, or cancelling
+    /// the request's [`CancelHandle`](crate::CancelHandle), cancels the request.
+    pub async fn send_streaming(
+        &self,
+        request: &Request,
+        length: Option<u64>,
+    ) -> Result<AsyncUpload, Error> {
+        let mut request = request.clone();
+        request.body = match length {
+            Some(n) => Body::from_reader(std::io::empty(), n),
+            None => Body::chunked(std::io::empty()),
+        };
+        let watch = request.cancel.as_ref().map(CancelWatch::new);
+        let work = std::pin::pin!(self.start_upload(&request));
+        unless_cancelled(watch.as_ref(), work)
+            .await
+            .map_err(|e| e.with_url(&request.url))
+    }
+
+    async fn start_upload(&self, request: &Request) -> Result<AsyncUpload, Error> {
+        let config = &self.inner.config;
+        let (_, mut sink, deadlines) = self.begin(request);
+        let mut exchange = Exchange::new(request);
+        let route = exchange.route(config)?;
+        let head = exchange.head(config, &route, SystemTime::now())?;
+        // The caller's writes cannot be sent again: the connection is checked.
+        let reuse = Reuse::Checked;
+        let started = Transfer::start(
+            &self.inner,
+            &route,
+            &head,
+            &[],
+            &mut sink,
+            &deadlines,
+            reuse,
+        );
+        let transfer = started.await?;
+        Ok(AsyncUpload::new(transfer, sink, exchange))
+    }
+
     fn begin(&self, request: &Request) -> (Instant, EventSink, Deadlines) {
         let start = Instant::now();
         let sink = EventSink::new(
@@ -322,9 +369,11 @@ impl AsyncClient {
                 !inline.is_empty() || matches!(&source, BodySource::Bytes(b) if b.is_empty());
             let result = match send_body(&mut transfer, &mut source, inline_sent, sink).await {
                 Ok(()) => transfer.receive_head(sink).await,
+                Err(e) if answer_may_follow(&e) => transfer.receive_head(sink).await.map_err(|_| e),
                 Err(e) => Err(e),
             };
-            let stream_body = matches!(source, BodySource::Stream(_));
+            // A one-shot stream is sent again only if none of it was taken.
+            let stream_body = !request.body.is_replayable();
             match result {
                 Ok(head) => return Ok((transfer, head)),
                 Err(e)

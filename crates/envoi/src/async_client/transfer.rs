@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use envoi_proto::{RequestHead, ResponseHead, WriteState};
+use envoi_proto::{DataFrame, RequestHead, ResponseHead, WriteState};
 use http::Method;
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 
@@ -109,8 +109,25 @@ impl Transfer {
 
     /// Writes a piece of the body, framed.
     pub(crate) async fn write_body(&mut self, data: &[u8]) -> Result<(), Error> {
-        let frame = self.conn.proto.frame_body(data.len())?;
-        self.body_taken += data.len() as u64;
+        let frame = self.frame_body(data.len())?;
+        self.write_framed(frame, data).await
+    }
+
+    /// Accounts for `len` more body bytes with the protocol core and returns their framing.
+    /// A piece beyond a declared length is refused and accounts nothing; once this returns,
+    /// the piece must be written with [`write_framed`](Self::write_framed).
+    pub(crate) fn frame_body(&mut self, len: usize) -> Result<DataFrame, Error> {
+        let frame = self.conn.proto.frame_body(len)?;
+        self.body_taken += len as u64;
+        Ok(frame)
+    }
+
+    /// Writes a piece of the body that [`frame_body`](Self::frame_body) framed.
+    pub(crate) async fn write_framed(
+        &mut self,
+        frame: DataFrame,
+        data: &[u8],
+    ) -> Result<(), Error> {
         self.write_all(&[frame.prefix(), data, frame.suffix()])
             .await
     }

@@ -24,7 +24,9 @@ use crate::config::{ClientBuilder, Config};
 use crate::error::{Error, ErrorKind};
 use crate::event::EventKind;
 use crate::event::EventSink;
-use crate::exchange::{reuse_for, Again, Deadlines, Exchange, Next, COALESCE_LIMIT, UPLOAD_CHUNK};
+use crate::exchange::{
+    answer_may_follow, reuse_for, Again, Deadlines, Exchange, Next, COALESCE_LIMIT, UPLOAD_CHUNK,
+};
 use crate::policy::CancelHandle;
 use crate::pool::{Pool, PoolLimits, Reuse};
 use crate::request::{Body, BodySource, Request};
@@ -304,18 +306,23 @@ impl Client {
             .map_err(|e| (e, false))?;
             let inline_sent =
                 !inline.is_empty() || matches!(&source, BodySource::Bytes(b) if b.is_empty());
-            let result = send_body(&mut transfer, &mut source, inline_sent, sink)
-                .and_then(|()| transfer.receive_head(sink));
+            let result = match send_body(&mut transfer, &mut source, inline_sent, sink) {
+                Ok(()) => transfer.receive_head(sink),
+                Err(e) if answer_may_follow(&e) => transfer.receive_head(sink).map_err(|_| e),
+                Err(e) => Err(e),
+            };
+            // A one-shot stream is sent again only if none of it was taken.
+            let stream_body = !request.body.is_replayable();
             match result {
                 Ok(head) => return Ok((transfer, head)),
                 Err(e)
                     if reuse != Reuse::Never
-                        && transfer.may_retry_fresh(&e, &request.method, &source) =>
+                        && transfer.may_retry_fresh(&e, &request.method, stream_body) =>
                 {
                     // The request never reached a live server: send it again, on a new
                     // connection.
                     reuse = Reuse::Never;
-                    if let BodySource::Bytes(_) = source {
+                    if !stream_body {
                         source = request.body.open().map_err(|e| (e, false))?;
                     }
                 }

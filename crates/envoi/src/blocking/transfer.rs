@@ -18,7 +18,7 @@ use crate::exchange::{
 };
 use crate::policy::cancel::CancelGuard;
 use crate::pool::{Checkout, Connection, Reuse};
-use crate::request::{BodySource, Request};
+use crate::request::Request;
 use crate::transport::route::Route;
 use crate::transport::stream::{is_timeout, Stream};
 
@@ -204,16 +204,13 @@ impl Transfer {
         &self,
         error: &Error,
         method: &Method,
-        body: &BodySource,
+        stream_body: bool,
     ) -> bool {
         let hop = FailedHop {
             reused: self.reused,
             answered: self.conn.proto.response_bytes_received() > 0,
             written: self.written,
-            body_replayable: match body {
-                BodySource::Bytes(_) => true,
-                BodySource::Stream(_) => self.body_taken == 0,
-            },
+            body_replayable: !stream_body || self.body_taken == 0,
         };
         retry_on_fresh_connection(error, method, &hop)
     }

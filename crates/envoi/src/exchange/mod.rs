@@ -48,6 +48,15 @@ pub(crate) struct FailedHop {
     pub(crate) body_replayable: bool,
 }
 
+/// True when a failed write may still have an answer waiting behind it: a server that
+/// answers early (a redirect, a refusal) and stops reading closes or resets the connection
+/// while the body is still going out, and its answer is the better report. A write that timed
+/// out has none (the server is still there, not reading). Blocking and async front ends read
+/// for the head after such a failure; the poll front end keeps reading after one anyway.
+pub(crate) fn answer_may_follow(write_failure: &Error) -> bool {
+    write_failure.kind() == ErrorKind::ConnectionClosed
+}
+
 /// True when a failure on a reused connection happened before the server answered anything,
 /// and sending again on a fresh connection cannot repeat an effect: either no byte of the
 /// request reached the socket, or the method is idempotent and the body can be sent again.

@@ -1,6 +1,8 @@
 //! Policy, the same in every front end: redirects, cookies, authentication, decoding, limits,
 //! cancellation and retries.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use envoi::{Auth, RedirectPolicy, RetryPolicy};
@@ -73,6 +75,68 @@ pub fn post_turns_into_get_on_303_and_keeps_its_body_on_307(fe: &dyn FrontEnd) {
         let json = fe.fetch(builder(), &request).unwrap().json();
         assert_eq!(json["method"], method, "{code}");
         assert_eq!(json["data"], data, "{code}");
+    }
+}
+
+pub fn a_replayable_stream_is_sent_again_on_307_and_a_one_shot_stream_is_refused(
+    fe: &dyn FrontEnd,
+) {
+    let server = TestServer::start();
+    // Small enough that the server, which answers without reading it, never stops the upload.
+    let payload = "streamed payload ".repeat(100);
+    let opened = Arc::new(AtomicUsize::new(0));
+    for (code, length) in [("307", Some(payload.len() as u64)), ("308", None)] {
+        opened.store(0, Ordering::SeqCst);
+        let url = server.url(&format!("/redirect-to?url=%2Fanything&status_code={code}"));
+        let mut request = Request::new(Method::POST, &url).unwrap();
+        let (bytes, count) = (payload.clone().into_bytes(), opened.clone());
+        request.set_body(envoi::Body::replayable(length, move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            Ok(std::io::Cursor::new(bytes.clone()))
+        }));
+        let json = fe.fetch(builder(), &request).unwrap().json();
+        assert_eq!(json["method"], "POST", "{code}");
+        assert_eq!(json["data"], payload.as_str(), "{code}");
+        assert_eq!(
+            opened.load(Ordering::SeqCst),
+            2,
+            "{code}: opened once per hop"
+        );
+    }
+
+    let url = server.url("/redirect-to?url=%2Fanything&status_code=307");
+    let mut request = Request::new(Method::POST, &url).unwrap();
+    request.set_body(envoi::Body::from_reader(
+        std::io::Cursor::new(payload.clone().into_bytes()),
+        payload.len() as u64,
+    ));
+    let error = fe.fetch(builder(), &request).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::BodyNotReplayable, "{error}");
+
+    let mut request = Request::new(Method::POST, &server.url("/anything")).unwrap();
+    request.set_body(envoi::Body::replayable(Some(4), || {
+        std::fs::File::open("/nonexistent/envoi/body")
+    }));
+    let error = fe.fetch(builder(), &request).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::BodyIo, "{error}");
+    assert!(format!("{error:#}").contains("No such file"), "{error:#}");
+}
+
+pub fn an_answer_before_the_whole_body_went_out_is_delivered(fe: &dyn FrontEnd) {
+    // The server answers 413 without reading the 8 MiB body and closes: the answer, not the
+    // failed write, is what the caller gets, from bytes and from a stream alike.
+    let server = TestServer::start();
+    let url = server.url("/status/413");
+    let payload = vec![b'x'; 8 << 20];
+    let bodies = [
+        envoi::Body::from_bytes(payload.clone()),
+        envoi::Body::chunked(std::io::Cursor::new(payload)),
+    ];
+    for body in bodies {
+        let mut request = Request::new(Method::POST, &url).unwrap();
+        request.set_body(body);
+        let out = fe.fetch(builder(), &request).unwrap();
+        assert_eq!(out.status, 413);
     }
 }
 
