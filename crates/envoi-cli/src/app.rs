@@ -8,6 +8,7 @@ use std::sync::Arc;
 use clap::CommandFactory;
 
 use crate::args::Args;
+use crate::client::Front;
 use crate::error::CliError;
 use crate::output::HeaderDump;
 use crate::parallel::{self, DEFAULT_PARALLEL_MAX};
@@ -102,25 +103,28 @@ pub fn run(invocation: Invocation) -> u8 {
 fn run_group(group: Group) -> u8 {
     let quiet = group.args.silent && !group.args.show_error;
     let ctx = match context(group) {
-        Ok(ctx) => ctx,
+        Ok(ctx) => Arc::new(ctx),
         Err(e) => {
             e.report(quiet && !matches!(e, CliError::Usage(_)));
             return e.exit_code();
         }
     };
-    let codes = if ctx.parallel {
-        let max = ctx
+    let codes = match &ctx.client.front {
+        Front::Async(client) => {
+            let max = ctx
+                .group
+                .args
+                .parallel_max
+                .map_or(DEFAULT_PARALLEL_MAX, usize::from);
+            let client = client.clone();
+            parallel::run_all(&ctx, client, max)
+        }
+        Front::Blocking(client) => ctx
             .group
-            .args
-            .parallel_max
-            .map_or(DEFAULT_PARALLEL_MAX, usize::from);
-        parallel::run_all(&ctx, max)
-    } else {
-        ctx.group
             .transfers
             .iter()
-            .map(|spec| transfer::run(&ctx, spec))
-            .collect()
+            .map(|spec| transfer::run(&ctx, client, spec))
+            .collect(),
     };
     let mut last = codes.last().copied().unwrap_or(0);
     if let (Some(path), Some(jar)) = (&ctx.group.args.cookie_jar, &ctx.client.jar) {
@@ -135,7 +139,8 @@ fn run_group(group: Group) -> u8 {
 }
 
 fn context(group: Group) -> Result<GroupContext, CliError> {
-    let client = client::build(&group)?;
+    let parallel = group.args.parallel && group.transfers.len() > 1;
+    let client = client::build(&group, parallel)?;
     let trace_file: Option<Box<dyn Write + Send>> = match group.args.trace_ascii.as_deref() {
         None => None,
         Some("-") => Some(Box::new(std::io::stdout())),
@@ -159,7 +164,6 @@ fn context(group: Group) -> Result<GroupContext, CliError> {
         }),
         None => None,
     };
-    let parallel = group.args.parallel && group.transfers.len() > 1;
     Ok(GroupContext {
         group,
         client,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use envoi::blocking::Client;
 use envoi::tls::{Certificate, Crl, Identity, RootCertificates, TlsOptions, TlsVersion};
+use envoi::AsyncClient;
 use envoi::{ClientBuilder, IpVersion, Proxy};
 
 use crate::error::CliError;
@@ -17,10 +18,18 @@ use crate::trace::dispatch_event;
 /// curl's default `--max-redirs` with `-L`.
 pub const DEFAULT_MAX_REDIRS: usize = 50;
 
+/// The client of a group: blocking, or async for `-Z`.
+pub enum Front {
+    /// One transfer after another.
+    Blocking(Client),
+    /// Transfers at the same time, as tasks on one runtime.
+    Async(AsyncClient),
+}
+
 /// The client for a group, and whether its requests go through a proxy.
 pub struct GroupClient {
     /// The client; its clones share one connection pool.
-    pub client: Client,
+    pub front: Front,
     /// The proxy in use, if any, with the hosts that bypass it.
     pub proxy: Option<(Proxy, Vec<String>)>,
     /// The cookie jar, when `-b FILE` or `-c` turned cookies on.
@@ -50,8 +59,8 @@ impl GroupClient {
     }
 }
 
-/// Builds the client for `group`.
-pub fn build(group: &Group) -> Result<GroupClient, CliError> {
+/// Builds the client for `group`: the async client when its transfers run in `parallel`.
+pub fn build(group: &Group, parallel: bool) -> Result<GroupClient, CliError> {
     let args = &group.args;
     let mut builder = envoi::blocking::Client::builder().observer(dispatch_event);
     if let Some(t) = seconds(args.connect_timeout, "--connect-timeout")? {
@@ -89,10 +98,13 @@ pub fn build(group: &Group) -> Result<GroupClient, CliError> {
         _ => IpVersion::Any,
     });
     let (builder, jar) = policy::apply(builder, group)?;
-    let client = builder
-        .build()
-        .map_err(|e| CliError::code(exit_code::FAILED_INIT, format!("{e:#}")))?;
-    Ok(GroupClient { client, proxy, jar })
+    let front = if parallel {
+        builder.build_async().map(Front::Async)
+    } else {
+        builder.build().map(Front::Blocking)
+    };
+    let front = front.map_err(|e| CliError::code(exit_code::FAILED_INIT, format!("{e:#}")))?;
+    Ok(GroupClient { front, proxy, jar })
 }
 
 /// A number of seconds from the command line; 0 means "no limit", as in curl.

@@ -9,6 +9,7 @@ mod error;
 mod exit_code;
 mod multipart;
 mod output;
+mod pace;
 mod parallel;
 mod plan;
 mod policy;
@@ -16,6 +17,7 @@ mod progress;
 mod serve;
 mod trace;
 mod transfer;
+mod upload;
 mod writeout;
 
 #[cfg(test)]

@@ -1,29 +1,30 @@
-//! One transfer: build the request, send it, write the head and body where they belong,
-//! and report (`-w`, the error line, the exit code).
+//! One transfer, written once for both clients: prepare the request; judge the answer
+//! (`-i`, `-D`, `-f`, `-C`, `--max-filesize`, `-w` facts); take the body into its output,
+//! paced by `--limit-rate`; report (`-w`, the error line, the exit code). Only sending,
+//! reading and waiting differ between the blocking client ([`run`]) and the async client of
+//! `-Z` (`parallel`), and those few lines are all each of them holds.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use envoi::blocking::{RequestBuilder, Response};
+use envoi::blocking::Client;
 use envoi::proto::bytes::Bytes;
-use envoi::{Auth, Body};
-use http::Method;
+use envoi::{Auth, Request, Timings};
+use http::{HeaderMap, Method, StatusCode};
 use url::Url;
 
 use crate::client::GroupClient;
 use crate::error::CliError;
 use crate::exit_code;
 use crate::output::{self, BodySink, HeaderDump};
+use crate::pace::{rate_buffer, Pace};
 use crate::plan::{Group, RequestBody, Resume, TransferSpec};
 use crate::progress::Progress;
 use crate::trace::{Probe, Trace};
+use crate::upload::request_body;
 use crate::writeout::{self, Report};
-
-/// The read buffer for bodies.
-const BUFFER: usize = 256 * 1024;
 
 /// What every transfer of a group shares.
 pub struct GroupContext {
@@ -50,24 +51,51 @@ impl GroupContext {
     }
 }
 
-/// Runs one transfer to its end; returns its exit code (0 for success). The error line and
-/// the `-w` output are printed here.
-pub fn run(ctx: &GroupContext, spec: &TransferSpec) -> u8 {
+/// Runs one transfer to its end over the blocking client; returns its exit code (0 for
+/// success). The error line and the `-w` output are printed here.
+pub fn run(ctx: &GroupContext, client: &Client, spec: &TransferSpec) -> u8 {
     let start = Instant::now();
-    let mut report = Report {
-        url: spec.url.clone(),
-        url_effective: spec.url.clone(),
-        urlnum: spec.number,
-        ..Report::default()
-    };
-    let result = transfer(ctx, spec, &mut report);
+    let mut report = Report::for_transfer(spec);
+    let result = transfer(ctx, client, spec, &mut report);
+    conclude(ctx, report, start, &result)
+}
+
+fn transfer(
+    ctx: &GroupContext,
+    client: &Client,
+    spec: &TransferSpec,
+    report: &mut Report,
+) -> Result<(), CliError> {
+    let prepared = Prepared::new(ctx, spec, report)?;
+    let sent = client.execute(&prepared.request);
+    let mut response = prepared.answered(ctx, sent, report)?;
+    let mut copy = BodyCopy::start(ctx, &prepared, &answer_of!(response), report)?;
+    let mut buf = vec![0u8; copy.buffer_len()];
+    while copy.wants_more() {
+        let n = response
+            .read_body(&mut buf)
+            .map_err(|e| copy.read_failed(&e))?;
+        if let Some(wait) = copy.take(&buf[..n], report)? {
+            std::thread::sleep(wait);
+        }
+    }
+    copy.finish()
+}
+
+/// Ends a transfer: its exit code, its error line and its `-w` output.
+pub fn conclude(
+    ctx: &GroupContext,
+    mut report: Report,
+    start: Instant,
+    result: &Result<(), CliError>,
+) -> u8 {
     report.time_total = start.elapsed();
-    let code = match &result {
+    let code = match result {
         Ok(()) => 0,
         Err(e) => e.exit_code(),
     };
     report.exitcode = code;
-    if let Err(e) = &result {
+    if let Err(e) = result {
         if let CliError::Transfer { message, .. } = e {
             report.errormsg = Some(message.clone());
         }
@@ -79,143 +107,357 @@ pub fn run(ctx: &GroupContext, spec: &TransferSpec) -> u8 {
     code
 }
 
-fn transfer(ctx: &GroupContext, spec: &TransferSpec, report: &mut Report) -> Result<(), CliError> {
-    let group = &ctx.group;
-    let args = &group.args;
-    let path = output::target_path(&spec.output, &spec.url, args.output_dir.as_deref())?;
-    report.filename_effective = path.as_ref().map(|p| p.display().to_string());
-    let offset = resume_offset(group.resume, path.as_ref())?;
+/// A request ready to send, with what judging its answer needs.
+pub struct Prepared {
+    /// The request, for either client.
+    pub request: Request,
+    probe: Arc<Probe>,
+    path: Option<PathBuf>,
+    /// `-C`: the offset asked for.
+    offset: u64,
+    via_proxy: bool,
+    uploaded: Arc<AtomicU64>,
+}
 
-    let url_text = upload_url(&spec.url, spec.upload.as_deref());
-    let url = Url::parse(&url_text).map_err(|e| {
-        CliError::code(
-            exit_code::URL_MALFORMAT,
-            format!("URL rejected: {url_text}: {e}"),
-        )
-    })?;
-    let method = match (&args.request, &spec.upload) {
-        (None, Some(_)) => "PUT".to_owned(),
-        _ => group.method.clone(),
-    };
-    report.method = method.clone();
-    let method = Method::from_bytes(method.as_bytes())
-        .map_err(|_| CliError::usage(format!("option -X: bad method '{method}'")))?;
+impl Prepared {
+    /// Builds the request of `spec`: URL, method, headers, body, credentials and the probe
+    /// that watches its events.
+    pub fn new(
+        ctx: &GroupContext,
+        spec: &TransferSpec,
+        report: &mut Report,
+    ) -> Result<Prepared, CliError> {
+        let group = &ctx.group;
+        let args = &group.args;
+        let path = output::target_path(&spec.output, &spec.url, args.output_dir.as_deref())?;
+        report.filename_effective = path.as_ref().map(|p| p.display().to_string());
+        let offset = resume_offset(group.resume, path.as_ref())?;
 
-    let mut headers = group.headers.clone();
-    if wants_expect(ctx, spec) {
-        headers.push(("Expect".into(), "100-continue".into()));
-    }
-    if offset > 0 {
-        headers.push(("Range".into(), format!("bytes={offset}-")));
-    }
-    let uploaded = Arc::new(AtomicU64::new(0));
-    let body = request_body(ctx, spec, &uploaded)?;
-    // Bytes bodies are traced after the head; streamed ones as they are read.
-    let traced_data = match (&group.body, &spec.upload) {
-        (RequestBody::Bytes { bytes, .. }, None)
-            if ctx.trace.is_on() && group.limit_rate.is_none_or(|r| r == 0) =>
-        {
-            Some(bytes.clone())
+        let url_text = upload_url(&spec.url, spec.upload.as_deref());
+        let url = Url::parse(&url_text).map_err(|e| {
+            CliError::code(
+                exit_code::URL_MALFORMAT,
+                format!("URL rejected: {url_text}: {e}"),
+            )
+        })?;
+        let method = match (&args.request, &spec.upload) {
+            (None, Some(_)) => "PUT".to_owned(),
+            _ => group.method.clone(),
+        };
+        report.method = method.clone();
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|_| CliError::usage(format!("option -X: bad method '{method}'")))?;
+
+        let mut headers = group.headers.clone();
+        if wants_expect(ctx, spec) {
+            headers.push(("Expect".into(), "100-continue".into()));
         }
-        _ => None,
-    };
-    let probe = Arc::new(Probe::new(ctx.trace.clone(), url.clone(), traced_data));
+        if offset > 0 {
+            headers.push(("Range".into(), format!("bytes={offset}-")));
+        }
+        let uploaded = Arc::new(AtomicU64::new(0));
+        let body = request_body(ctx, spec, &uploaded)?;
+        // Bytes bodies are traced after the head; streamed ones as they are read.
+        let traced_data = match (&group.body, &spec.upload) {
+            (RequestBody::Bytes { bytes, .. }, None)
+                if ctx.trace.is_on() && group.limit_rate.is_none_or(|r| r == 0) =>
+            {
+                Some(bytes.clone())
+            }
+            _ => None,
+        };
+        let probe = Arc::new(Probe::new(ctx.trace.clone(), url.clone(), traced_data));
 
-    let mut request: RequestBuilder = ctx.client.client.request(method, url.as_str());
-    for (name, value) in &headers {
-        request = request.header(name, value);
+        let via_proxy = ctx.client.via_proxy(url.as_str());
+        let refused = |e: envoi::Error| CliError::from_envoi(&e, via_proxy);
+        let mut request = Request::new(method, url.as_str()).map_err(refused)?;
+        for (name, value) in &headers {
+            request.append_header(name, value).map_err(refused)?;
+        }
+        if let Some(body) = body {
+            request.set_body(body);
+        }
+        request.set_auth(ctx.auth.clone());
+        request.set_user_value(Some(probe.clone()));
+        Ok(Prepared {
+            request,
+            probe,
+            path,
+            offset,
+            via_proxy,
+            uploaded,
+        })
     }
-    if let Some(body) = body {
-        request = request.body(body);
-    }
-    if let Some(auth) = &ctx.auth {
-        request = request.auth(auth.clone());
-    }
-    request = request.user_value(probe.clone());
 
-    let via_proxy = ctx.client.via_proxy(url.as_str());
-    let sent = request.send();
-    let facts = probe.state();
-    report.num_connects = facts.connects;
-    report.remote_ip = facts.remote.map(|a| a.ip().to_string());
-    report.remote_port = facts.remote.map(|a| a.port());
-    report.size_upload = uploaded.load(Ordering::Relaxed);
-    let to_stdout = path.is_none();
-    let mut response = match sent {
-        Ok(response) => response,
-        Err(e) => {
+    /// Takes the outcome of sending: the facts the probe saw go to the report, and a failure
+    /// becomes the CLI's error after the heads that did arrive were written.
+    pub fn answered<R>(
+        &self,
+        ctx: &GroupContext,
+        sent: Result<R, envoi::Error>,
+        report: &mut Report,
+    ) -> Result<R, CliError> {
+        let facts = self.probe.state();
+        report.num_connects = facts.connects;
+        report.remote_ip = facts.remote.map(|a| a.ip().to_string());
+        report.remote_port = facts.remote.map(|a| a.port());
+        report.size_upload = self.uploaded.load(Ordering::Relaxed);
+        sent.map_err(|e| {
             // The heads of the hops that did arrive (a redirect limit hit, say) were
             // already written when curl fails.
-            write_heads_after_failure(ctx, &facts.heads, to_stdout);
-            return Err(CliError::from_envoi(&e, via_proxy));
+            write_heads_after_failure(ctx, &facts.heads, self.path.is_none());
+            CliError::from_envoi(&e, self.via_proxy)
+        })
+    }
+}
+
+/// What a transfer needs of a response head, from either client's response.
+pub struct Answer<'a> {
+    /// The status.
+    pub status: StatusCode,
+    /// The version.
+    pub version: http::Version,
+    /// The header fields.
+    pub headers: &'a HeaderMap,
+    /// The URL that answered.
+    pub url: &'a Url,
+    /// Redirects followed before it.
+    pub redirects: usize,
+    /// The head as received.
+    pub raw_head: &'a Bytes,
+    /// The announced body length.
+    pub content_length: Option<u64>,
+    /// When each phase ended.
+    pub timings: Timings,
+}
+
+/// The [`Answer`] of a blocking or async response (both have the same accessors).
+macro_rules! answer_of {
+    ($response:expr) => {
+        $crate::transfer::Answer {
+            status: $response.status(),
+            version: $response.version(),
+            headers: $response.headers(),
+            url: $response.url(),
+            redirects: $response.redirects(),
+            raw_head: $response.raw_head(),
+            content_length: $response.content_length(),
+            timings: $response.timings(),
         }
     };
-    describe(&response, report);
+}
+pub(crate) use answer_of;
 
-    // Every head as received, in order: 1xx interim heads and each hop's final head (the
-    // probe saw them all; the response's own head ends the list).
-    let mut heads = facts.heads;
-    if heads.last() != Some(response.raw_head()) {
-        heads.push(response.raw_head().clone());
+/// The body on its way to its output. Dropped before [`finish`](Self::finish), it abandons
+/// the output (a download's `.part` is not renamed).
+pub struct BodyCopy {
+    sink: Option<BodySink>,
+    /// True while body bytes are still to come.
+    more: bool,
+    /// The status, when `-f`/`--fail-with-body` fail the transfer after the body.
+    fail: Option<u16>,
+    progress: Progress,
+    pace: Option<Pace>,
+    rate: Option<u64>,
+    max_filesize: Option<u64>,
+    total: u64,
+    trace: Arc<Trace>,
+    via_proxy: bool,
+}
+
+impl BodyCopy {
+    /// Judges the answer: writes the heads where `-D`, `-i` and `-I` want them, fails as
+    /// `-f`, `-C`, `--max-redirs` and `--max-filesize` say, and opens the output.
+    pub fn start(
+        ctx: &GroupContext,
+        prepared: &Prepared,
+        answer: &Answer<'_>,
+        report: &mut Report,
+    ) -> Result<BodyCopy, CliError> {
+        let group = &ctx.group;
+        let args = &group.args;
+        describe(answer, report);
+        let to_stdout = prepared.path.is_none();
+
+        // Every head as received, in order: 1xx interim heads and each hop's final head (the
+        // probe saw them all; the response's own head ends the list).
+        let mut heads = prepared.probe.state().heads;
+        if heads.last() != Some(answer.raw_head) {
+            heads.push(answer.raw_head.clone());
+        }
+        report.size_header = heads.iter().map(|h| h.len() as u64).sum();
+        if let Some(dump) = &ctx.dump {
+            for head in &heads {
+                dump.write(head)?;
+            }
+        }
+        if let Err(e) = check_redirect_limit(ctx, answer) {
+            if (args.include || args.head) && to_stdout {
+                let _ = write_stdout_heads(&heads);
+            }
+            return Err(e);
+        }
+        let status = answer.status.as_u16();
+        let fail = (args.fail || args.fail_with_body) && status >= 400;
+        let offset = prepared.offset;
+        if offset > 0 && status == 200 {
+            return Err(CliError::code(
+                exit_code::RANGE_ERROR,
+                "HTTP server doesn't seem to support byte ranges. Cannot resume.",
+            ));
+        }
+        if let (Some(max), Some(len)) = (group.max_filesize, answer.content_length) {
+            if len.saturating_add(offset) > max {
+                return Err(CliError::code(
+                    exit_code::FILESIZE_EXCEEDED,
+                    "Maximum file size exceeded",
+                ));
+            }
+        }
+        if fail && !args.fail_with_body && !args.include && !args.head {
+            return Err(http_error(status));
+        }
+
+        let resume = offset > 0 || group.resume == Resume::Auto;
+        let sink = BodySink::open(prepared.path.as_deref(), resume, args.create_dirs)?;
+        let complete_already = offset > 0 && status == 416;
+        let more = !args.head && !complete_already;
+        let progress = if more && !ctx.parallel && Progress::wanted(silent_meter(ctx), to_stdout) {
+            Progress::start(
+                report.filename_effective.as_deref().unwrap_or("stdout"),
+                answer.content_length,
+            )
+        } else {
+            Progress::off()
+        };
+        let mut copy = BodyCopy {
+            sink: Some(sink),
+            more,
+            fail: fail.then_some(status),
+            progress,
+            pace: None,
+            rate: group.limit_rate,
+            max_filesize: group.max_filesize,
+            total: 0,
+            trace: ctx.trace.clone(),
+            via_proxy: prepared.via_proxy,
+        };
+        if args.include || args.head {
+            for head in &heads {
+                copy.write(head)?;
+            }
+        }
+        if fail && !args.fail_with_body {
+            // Dropping the copy abandons its output.
+            return Err(http_error(status));
+        }
+        copy.pace = Pace::new(copy.rate);
+        Ok(copy)
     }
-    report.size_header = heads.iter().map(|h| h.len() as u64).sum();
-    if let Some(dump) = &ctx.dump {
-        for head in &heads {
-            dump.write(head)?;
+
+    /// True while the body has bytes to come.
+    pub fn wants_more(&self) -> bool {
+        self.more
+    }
+
+    /// The read size: small when the rate is limited, so the pace is smooth; none when no
+    /// body is to be read.
+    pub fn buffer_len(&self) -> usize {
+        if self.more {
+            rate_buffer(self.rate)
+        } else {
+            0
         }
     }
-    if let Err(e) = check_redirect_limit(ctx, &response) {
-        if (args.include || args.head) && to_stdout {
-            let _ = write_stdout_heads(&heads);
+
+    /// A failed body read, as the CLI's error.
+    pub fn read_failed(&self, error: &envoi::Error) -> CliError {
+        CliError::from_envoi(error, self.via_proxy)
+    }
+
+    /// Takes the next piece of the body (empty at its end); returns how long to wait before
+    /// the next read, for `--limit-rate`.
+    pub fn take(&mut self, data: &[u8], report: &mut Report) -> Result<Option<Duration>, CliError> {
+        if data.is_empty() {
+            self.more = false;
+            self.progress.finish();
+            return Ok(None);
         }
-        return Err(e);
-    }
-    let status = response.status().as_u16();
-    let fail = (args.fail || args.fail_with_body) && status >= 400;
-    if offset > 0 && status == 200 {
-        return Err(CliError::code(
-            exit_code::RANGE_ERROR,
-            "HTTP server doesn't seem to support byte ranges. Cannot resume.",
-        ));
-    }
-    if let (Some(max), Some(len)) = (group.max_filesize, response.content_length()) {
-        if len.saturating_add(offset) > max {
+        self.total += data.len() as u64;
+        report.size_download = self.total;
+        if self.max_filesize.is_some_and(|max| self.total > max) {
             return Err(CliError::code(
                 exit_code::FILESIZE_EXCEEDED,
                 "Maximum file size exceeded",
             ));
         }
-    }
-    if fail && !args.fail_with_body && !args.include && !args.head {
-        return Err(http_error(status));
+        self.trace.recv_data(data);
+        self.write(data)?;
+        self.progress.add(data.len() as u64);
+        Ok(self.pace.as_ref().and_then(|pace| pace.due(self.total)))
     }
 
-    let resume = offset > 0 || group.resume == Resume::Auto;
-    let mut sink = BodySink::open(path.as_deref(), resume, args.create_dirs)?;
-    if args.include || args.head {
-        for head in &heads {
-            if let Err(e) = sink.write(head) {
-                sink.abandon();
-                return Err(e);
-            }
+    /// The body is complete: the output gets its final name, then `-f` fails the transfer.
+    pub fn finish(mut self) -> Result<(), CliError> {
+        if let Some(sink) = self.sink.take() {
+            sink.commit()?;
+        }
+        match self.fail {
+            Some(status) => Err(http_error(status)),
+            None => Ok(()),
         }
     }
-    if fail && !args.fail_with_body {
-        sink.abandon();
-        return Err(http_error(status));
+
+    fn write(&mut self, data: &[u8]) -> Result<(), CliError> {
+        match &mut self.sink {
+            Some(sink) => sink.write(data),
+            None => Ok(()),
+        }
     }
-    let complete_already = offset > 0 && status == 416;
-    if !args.head && !complete_already {
-        if let Err(e) = copy_body(ctx, &mut response, &mut sink, report, via_proxy) {
+}
+
+impl Drop for BodyCopy {
+    fn drop(&mut self) {
+        if let Some(sink) = self.sink.take() {
             sink.abandon();
-            return Err(e);
         }
     }
-    sink.commit()?;
-    if fail {
-        return Err(http_error(status));
-    }
-    Ok(())
+}
+
+/// True when the meter stays off: `-s`, `--no-progress-meter`, or a trace on stderr.
+pub fn silent_meter(ctx: &GroupContext) -> bool {
+    let args = &ctx.group.args;
+    args.silent || args.no_progress_meter || ctx.trace.is_on()
+}
+
+/// Facts of the response head for `-w`.
+fn describe(answer: &Answer<'_>, report: &mut Report) {
+    report.http_code = answer.status.as_u16();
+    report.url_effective = answer.url.to_string();
+    report.num_redirects = answer.redirects;
+    report.http_version = match answer.version {
+        http::Version::HTTP_10 => "1".into(),
+        http::Version::HTTP_09 => "0.9".into(),
+        _ => "1.1".into(),
+    };
+    report.content_type = answer
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    report.headers = answer.headers.clone();
+    report.redirect_url = answer
+        .status
+        .is_redirection()
+        .then(|| answer.headers.get(http::header::LOCATION))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|location| answer.url.join(location).ok())
+        .map(|u| u.to_string());
+    let t = answer.timings;
+    report.time_namelookup = t.name_lookup;
+    report.time_connect = t.connect;
+    report.time_appconnect = t.tls;
+    report.time_starttransfer = t.first_byte;
 }
 
 /// A transfer failed after some heads arrived: they go to `-D`, and to stdout for `-i`/`-I`
@@ -292,97 +534,15 @@ fn upload_url(url: &str, upload: Option<&str>) -> String {
     }
 }
 
-/// The request body: `-T` streams a file with its length (stdin chunked); otherwise the
-/// group's data.
-fn request_body(
-    ctx: &GroupContext,
-    spec: &TransferSpec,
-    uploaded: &Arc<AtomicU64>,
-) -> Result<Option<Body>, CliError> {
-    let trace = ctx.trace.clone();
-    let bar = !ctx.parallel && Progress::wanted(silent_meter(ctx), false);
-    match spec.upload.as_deref() {
-        Some("-") => {
-            let reader = Counting::new(std::io::stdin(), uploaded.clone(), trace, None)
-                .limited(ctx.group.limit_rate);
-            Ok(Some(Body::chunked(reader)))
-        }
-        Some(path) => {
-            let file = std::fs::File::open(path).map_err(|e| CliError::read("file", path, &e))?;
-            let len = file
-                .metadata()
-                .map_err(|e| CliError::read("file", path, &e))?
-                .len();
-            let bar = bar.then(|| Progress::start(path, Some(len)));
-            let reader =
-                Counting::new(file, uploaded.clone(), trace, bar).limited(ctx.group.limit_rate);
-            Ok(Some(Body::from_reader(reader, len)))
-        }
-        None => match &ctx.group.body {
-            RequestBody::None => Ok(None),
-            RequestBody::Bytes { bytes, .. } if ctx.group.limit_rate.is_some_and(|r| r > 0) => {
-                // Paced like a file, read from memory; the trace shows it as it goes.
-                let reader = Counting::new(
-                    std::io::Cursor::new(bytes.clone()),
-                    uploaded.clone(),
-                    trace,
-                    None,
-                )
-                .limited(ctx.group.limit_rate);
-                Ok(Some(Body::from_reader(reader, bytes.len() as u64)))
-            }
-            RequestBody::Bytes { bytes, .. } => {
-                uploaded.store(bytes.len() as u64, Ordering::Relaxed);
-                Ok(Some(Body::from_bytes(bytes.clone())))
-            }
-        },
-    }
-}
-
-fn silent_meter(ctx: &GroupContext) -> bool {
-    let args = &ctx.group.args;
-    args.silent || args.no_progress_meter || ctx.trace.is_on()
-}
-
-/// Facts of the response head for `-w`.
-fn describe(response: &Response, report: &mut Report) {
-    report.http_code = response.status().as_u16();
-    report.url_effective = response.url().to_string();
-    report.num_redirects = response.redirects();
-    report.http_version = match response.version() {
-        http::Version::HTTP_10 => "1".into(),
-        http::Version::HTTP_09 => "0.9".into(),
-        _ => "1.1".into(),
-    };
-    report.content_type = response
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    report.headers = response.headers().clone();
-    report.redirect_url = response
-        .status()
-        .is_redirection()
-        .then(|| response.headers().get(http::header::LOCATION))
-        .flatten()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|location| response.url().join(location).ok())
-        .map(|u| u.to_string());
-    let t = response.timings();
-    report.time_namelookup = t.name_lookup;
-    report.time_connect = t.connect;
-    report.time_appconnect = t.tls;
-    report.time_starttransfer = t.first_byte;
-}
-
 /// `-L --max-redirs 0` still refuses the first redirect, as curl does (the library's limit
 /// of 0 means "do not follow").
-fn check_redirect_limit(ctx: &GroupContext, response: &Response) -> Result<(), CliError> {
+fn check_redirect_limit(ctx: &GroupContext, answer: &Answer<'_>) -> Result<(), CliError> {
     let group = &ctx.group;
-    let is_redirect = response.status().is_redirection()
-        && response.headers().contains_key(http::header::LOCATION);
+    let is_redirect =
+        answer.status.is_redirection() && answer.headers.contains_key(http::header::LOCATION);
     if group.args.location && is_redirect {
         let max = crate::policy::max_redirects(group);
-        if response.redirects() >= max {
+        if answer.redirects >= max {
             return Err(CliError::code(
                 exit_code::TOO_MANY_REDIRECTS,
                 format!("Maximum ({max}) redirects followed"),
@@ -397,147 +557,6 @@ fn http_error(status: u16) -> CliError {
         exit_code::HTTP_RETURNED_ERROR,
         format!("The requested URL returned error: {status}"),
     )
-}
-
-/// Copies the body to the sink, with `--limit-rate`, `--max-filesize`, the progress bar and
-/// the trace.
-fn copy_body(
-    ctx: &GroupContext,
-    response: &mut Response,
-    sink: &mut BodySink,
-    report: &mut Report,
-    via_proxy: bool,
-) -> Result<(), CliError> {
-    let group = &ctx.group;
-    let to_stdout = matches!(sink, BodySink::Stdout);
-    let progress = if !ctx.parallel && Progress::wanted(silent_meter(ctx), to_stdout) {
-        Progress::start(
-            report.filename_effective.as_deref().unwrap_or("stdout"),
-            response.content_length(),
-        )
-    } else {
-        Progress::off()
-    };
-    let mut buf = vec![0u8; rate_buffer(group.limit_rate)];
-    let pace = Pace::new(group.limit_rate);
-    let mut total = 0u64;
-    loop {
-        let n = response
-            .read_body(&mut buf)
-            .map_err(|e| CliError::from_envoi(&e, via_proxy))?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        report.size_download = total;
-        if group.max_filesize.is_some_and(|max| total > max) {
-            return Err(CliError::code(
-                exit_code::FILESIZE_EXCEEDED,
-                "Maximum file size exceeded",
-            ));
-        }
-        ctx.trace.recv_data(&buf[..n]);
-        sink.write(&buf[..n])?;
-        progress.add(n as u64);
-        if let Some(pace) = &pace {
-            pace.wait(total);
-        }
-    }
-    progress.finish();
-    Ok(())
-}
-
-/// `--limit-rate`: the transfer waits until the bytes moved so far are due at `rate` bytes
-/// per second from its start. Downloads and uploads both keep it.
-struct Pace {
-    rate: u64,
-    started: Instant,
-}
-
-impl Pace {
-    fn new(rate: Option<u64>) -> Option<Pace> {
-        rate.filter(|&r| r > 0).map(|rate| Pace {
-            rate,
-            started: Instant::now(),
-        })
-    }
-
-    fn wait(&self, total: u64) {
-        let due = Duration::from_secs_f64(total as f64 / self.rate as f64);
-        if let Some(wait) = due.checked_sub(self.started.elapsed()) {
-            std::thread::sleep(wait);
-        }
-    }
-}
-
-/// Small reads when the rate is limited, so the pace is smooth.
-fn rate_buffer(limit: Option<u64>) -> usize {
-    match limit {
-        Some(rate) if rate > 0 => (rate / 10).clamp(1024, BUFFER as u64) as usize,
-        _ => BUFFER,
-    }
-}
-
-/// A request body reader that counts bytes for `%{size_upload}`, feeds the trace and the
-/// progress bar.
-struct Counting<R> {
-    inner: R,
-    count: Arc<AtomicU64>,
-    trace: Arc<Trace>,
-    progress: Option<Progress>,
-    /// `--limit-rate`, from the first read of the body.
-    rate: Option<u64>,
-    pace: Option<Pace>,
-    read: u64,
-}
-
-impl<R> Counting<R> {
-    fn new(inner: R, count: Arc<AtomicU64>, trace: Arc<Trace>, progress: Option<Progress>) -> Self {
-        Counting {
-            inner,
-            count,
-            trace,
-            progress,
-            rate: None,
-            pace: None,
-            read: 0,
-        }
-    }
-
-    /// Keeps the body to `--limit-rate`.
-    fn limited(mut self, rate: Option<u64>) -> Self {
-        self.rate = rate;
-        self
-    }
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.rate.is_some() && self.pace.is_none() {
-            self.pace = Pace::new(self.rate);
-        }
-        let buf = match self.pace {
-            Some(_) => {
-                let len = buf.len().min(rate_buffer(self.rate));
-                &mut buf[..len]
-            }
-            None => buf,
-        };
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        if let Some(pace) = &self.pace {
-            pace.wait(self.read);
-        }
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
-        self.trace.send_data(&buf[..n]);
-        if let Some(p) = &self.progress {
-            p.add(n as u64);
-            if n == 0 {
-                p.finish();
-            }
-        }
-        Ok(n)
-    }
 }
 
 #[cfg(test)]
@@ -566,12 +585,5 @@ mod tests {
                 .exit_code(),
             36
         );
-    }
-
-    #[test]
-    fn limited_rates_read_small_pieces() {
-        assert_eq!(rate_buffer(None), BUFFER);
-        assert_eq!(rate_buffer(Some(100)), 1024);
-        assert_eq!(rate_buffer(Some(100_000)), 10_000);
     }
 }

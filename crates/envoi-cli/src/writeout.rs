@@ -80,6 +80,16 @@ enum Value {
 }
 
 impl Report {
+    /// The report of a transfer that is starting.
+    pub fn for_transfer(spec: &crate::plan::TransferSpec) -> Report {
+        Report {
+            url: spec.url.clone(),
+            url_effective: spec.url.clone(),
+            urlnum: spec.number,
+            ..Report::default()
+        }
+    }
+
     fn scheme(&self) -> String {
         self.url_effective
             .split("://")
