@@ -1,15 +1,16 @@
 //! Where a [`Request`](super::Request)'s body goes: decoded by the shared
 //! [`ContentDecoder`] (push-style, so a piece is decoded a bounded amount at a time), held to
 //! the shared size limit, and kept in memory or written through the shared
-//! [`DownloadFile`] (`.part`, renamed when complete).
+//! [`DownloadFile`](crate::policy::DownloadFile) (`.part`, renamed when complete) on the
+//! download writer thread.
 
 use std::path::{Path, PathBuf};
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use super::download_writer::DownloadWriter;
 use crate::error::{Error, ErrorKind};
 use crate::policy::decode::{check_limit, ContentDecoder};
-use crate::policy::DownloadFile;
 
 /// Decoded bytes produced per decoder call.
 const SCRATCH: usize = 16 * 1024;
@@ -29,11 +30,13 @@ pub(crate) struct BodySink {
     /// The wire body has ended; what the decoder holds is still to flush.
     wire_ended: bool,
     done: bool,
+    /// Where the download file was completed.
+    committed: Option<PathBuf>,
 }
 
 enum Out {
     Memory(BytesMut),
-    File(DownloadFile),
+    File(DownloadWriter),
 }
 
 impl BodySink {
@@ -46,7 +49,7 @@ impl BodySink {
         file: Option<&Path>,
     ) -> Result<BodySink, Error> {
         let out = match file {
-            Some(path) => Out::File(DownloadFile::create(path)?),
+            Some(path) => Out::File(DownloadWriter::create(path.to_owned())),
             None => {
                 let room = size.unwrap_or(8 * 1024).min(INITIAL_CAPACITY);
                 Out::Memory(BytesMut::with_capacity(room as usize))
@@ -61,6 +64,7 @@ impl BodySink {
             received: 0,
             wire_ended: false,
             done: false,
+            committed: None,
         })
     }
 
@@ -75,9 +79,32 @@ impl BodySink {
         !self.encoded.is_empty() || (self.wire_ended && !self.done)
     }
 
-    /// True once the whole body has gone through.
+    /// True once the whole body has gone through (a download file may still be on its way
+    /// to the disk: see [`settle`](Self::settle)).
     pub(crate) fn is_done(&self) -> bool {
         self.done
+    }
+
+    /// True while so much of the body waits for the download writer that no more should be
+    /// read for now.
+    pub(crate) fn backlogged(&self) -> bool {
+        matches!(&self.out, Out::File(writer) if writer.backlogged())
+    }
+
+    /// True once the body is complete where it goes: in memory, or a download file flushed
+    /// and under its final name. Never waits for the writer.
+    pub(crate) fn settle(&mut self) -> Result<bool, Error> {
+        if !self.done {
+            return Ok(false);
+        }
+        match &mut self.out {
+            Out::Memory(_) => Ok(true),
+            Out::File(_) if self.committed.is_some() => Ok(true),
+            Out::File(writer) => {
+                self.committed = writer.poll_commit()?;
+                Ok(self.committed.is_some())
+            }
+        }
     }
 
     /// Takes a piece of the body as received. Without decoding it is checked against the
@@ -148,12 +175,16 @@ impl BodySink {
         write(&mut self.out, bytes)
     }
 
-    /// The complete body: the bytes, or (for a download) none, the file renamed to its
-    /// final name.
+    /// The complete body, once [`settle`](Self::settle) said so: the bytes, or (for a
+    /// download) none and the file's final name.
     pub(crate) fn finish(self) -> Result<(Bytes, Option<PathBuf>), Error> {
-        match self.out {
-            Out::Memory(body) => Ok((body.freeze(), None)),
-            Out::File(file) => Ok((Bytes::new(), Some(file.commit()?))),
+        match (self.out, self.committed) {
+            (Out::Memory(body), _) => Ok((body.freeze(), None)),
+            (Out::File(_), Some(path)) => Ok((Bytes::new(), Some(path))),
+            (Out::File(_), None) => Err(Error::new(
+                ErrorKind::DownloadFileWriteError,
+                "the download file was not completed",
+            )),
         }
     }
 }

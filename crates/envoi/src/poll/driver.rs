@@ -31,10 +31,12 @@ use crate::transport::route::Route;
 /// Body chunks read in one step at most.
 const CHUNKS_PER_STEP: usize = 4;
 /// Time one step may spend on the body before it hands control back to the frame. It is
-/// looked at before each chunk, and a chunk written to a download file can itself take a few
-/// hundred microseconds, so this stays well under the 1 ms a frame can spare: at 500 µs,
-/// steps of just over 1 ms were measured (BENCHMARKS.md, poll front end).
+/// looked at before each chunk, so a step can run one chunk (a read, and a decode or a copy
+/// to the download writer) past it; this stays well under the 1 ms a frame can spare.
 const BODY_TIME_PER_STEP: Duration = Duration::from_micros(300);
+
+/// How long a request on its own thread sleeps while the download writer catches up.
+const WRITER_WAIT: Duration = Duration::from_millis(1);
 
 /// What a step came to.
 pub(crate) enum Step {
@@ -141,10 +143,16 @@ impl Driver {
 
     /// Waits up to `max` for the connection to be able to move (a request on its own thread).
     pub(crate) fn wait(&mut self, max: Duration) {
+        let writer_busy = self
+            .body
+            .as_ref()
+            .is_some_and(|b| b.backlogged() || b.is_done());
         match self.phase {
             Phase::Pausing { until } => {
                 std::thread::sleep(max.min(until.saturating_duration_since(Instant::now())))
             }
+            // The next step waits on the download writer, not on the socket.
+            Phase::Body if writer_busy => std::thread::sleep(max.min(WRITER_WAIT)),
             _ => self.client.wait(max),
         }
     }
@@ -284,12 +292,16 @@ impl Driver {
         let mut moved = 0;
         while moved < budget && Instant::now() < until {
             if sink.is_done() {
-                return Ok(true);
+                return sink.settle();
             }
             // Decoding goes a chunk's worth at a time, so the clock is looked at in between.
             if sink.has_work() {
                 moved += sink.work(self.chunk)?.max(1);
                 continue;
+            }
+            if sink.backlogged() {
+                // The download writer is behind: the socket waits, and TCP holds the server.
+                return Ok(false);
             }
             match self.client.read_body(self.chunk, now)? {
                 BodyRead::Data(data) => {
@@ -302,7 +314,7 @@ impl Driver {
                 BodyRead::End => sink.end(),
             }
         }
-        Ok(sink.is_done())
+        sink.settle()
     }
 
     /// Drops what arrives of a body that is not delivered, then starts the next hop.

@@ -33,6 +33,7 @@
 mod body;
 mod client;
 mod connect;
+mod download_writer;
 mod driver;
 mod link;
 mod query;

@@ -287,6 +287,30 @@ fn a_download_file_gets_the_body_under_its_final_name_only_when_complete() {
 }
 
 #[test]
+fn a_download_bigger_than_the_writer_backlog_arrives_whole_in_both_modes() {
+    // 24 MiB is six times the bytes the download writer may have in flight: the steps must
+    // hold the socket back while it catches up, and lose nothing.
+    const SIZE: usize = 24 << 20;
+    let server = TestServer::start();
+    let dir = scratch_dir("download-backlog");
+    for threads in [false, true] {
+        let target = dir.join(format!("range-{threads}.bin"));
+        let mut request = poll::Request::new();
+        request.set_use_threads(threads);
+        request.set_download_file(Some(target.clone()));
+        let completion = get(&mut request, &server.url(&format!("/range/{SIZE}")));
+        assert!(completion.is_success(), "{:?}", completion.error());
+        assert_eq!(request.downloaded_bytes(), SIZE as u64);
+        let body = std::fs::read(&target).unwrap();
+        assert_eq!(body.len(), SIZE);
+        let want = (0..SIZE).map(|i| b'a' + (i % 26) as u8);
+        assert!(body.iter().copied().eq(want), "the bytes, in order");
+        std::fs::remove_file(&target).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn use_threads_runs_the_request_on_its_own_thread() {
     let server = TestServer::start();
     let mut request = poll::Request::new();

@@ -1,0 +1,330 @@
+//! A [`poll::Request`](super::Request)'s download file, written off the calling thread: one
+//! writer thread for the whole process, fed by a queue, as names are resolved. Creating the
+//! `.part`, writing to it and the final flush and rename are file system calls that can take
+//! milliseconds (seconds for the flush of a large file on a slow disk); a frame loop must not
+//! wait for them. A step hands the bytes over and looks, without waiting, at how far the
+//! writer got.
+//!
+//! Nothing is lost on the way: the bytes in flight are bounded (past [`BACKLOG`] the step
+//! stops reading the socket, so the server is held back by TCP instead), a failed create or
+//! write is reported by the next step with its own kind, and the download only counts as
+//! complete once the writer has flushed and renamed it.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError, TryLockError};
+
+use bytes::Bytes;
+
+use crate::error::{Error, ErrorKind};
+use crate::policy::DownloadFile;
+
+/// Bytes handed to the writer and not yet written, past which a step reads no more.
+pub(crate) const BACKLOG: u64 = 4 * 1024 * 1024;
+
+/// A download file whose writing happens on the writer thread.
+pub(crate) struct DownloadWriter {
+    shared: Arc<Shared>,
+    /// The commit was queued.
+    committing: bool,
+}
+
+/// What the writer thread and the step both see.
+struct Shared {
+    file: Mutex<FileState>,
+    in_flight: AtomicU64,
+    /// The step gave the download up: queued writes are skipped.
+    abandoned: AtomicBool,
+}
+
+enum FileState {
+    /// The create is queued.
+    Opening,
+    Open(DownloadFile),
+    /// Flushed and renamed to this path.
+    Committed(PathBuf),
+    /// The failure, until a step takes it, and its kind for any later look.
+    Failed(Option<Error>, ErrorKind),
+}
+
+impl FileState {
+    fn failed(error: Error) -> FileState {
+        let kind = error.kind();
+        FileState::Failed(Some(error), kind)
+    }
+}
+
+enum Op {
+    Create(PathBuf),
+    Write(Bytes),
+    Commit,
+}
+
+struct Job {
+    shared: Arc<Shared>,
+    op: Op,
+}
+
+impl DownloadWriter {
+    /// Queues the creation of `<path>.part`; a failure shows in a later call.
+    pub(crate) fn create(path: PathBuf) -> DownloadWriter {
+        let writer = DownloadWriter {
+            shared: Arc::new(Shared {
+                file: Mutex::new(FileState::Opening),
+                in_flight: AtomicU64::new(0),
+                abandoned: AtomicBool::new(false),
+            }),
+            committing: false,
+        };
+        writer.queue(Op::Create(path));
+        writer
+    }
+
+    /// Hands `bytes` to the writer. Fails with the error of an earlier create or write.
+    pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.check()?;
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.shared
+            .in_flight
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.queue(Op::Write(Bytes::copy_from_slice(bytes)));
+        Ok(())
+    }
+
+    /// True while so many bytes wait for the writer that no more should be read.
+    pub(crate) fn backlogged(&self) -> bool {
+        self.shared.in_flight.load(Ordering::Relaxed) > BACKLOG
+    }
+
+    /// Queues the flush and rename once, then says whether they are done: the final path
+    /// when they are, `None` while the writer is still at it.
+    pub(crate) fn poll_commit(&mut self) -> Result<Option<PathBuf>, Error> {
+        if !self.committing {
+            self.check()?;
+            self.committing = true;
+            self.queue(Op::Commit);
+        }
+        match self.shared.file.try_lock() {
+            Ok(mut state) => match &mut *state {
+                FileState::Committed(path) => Ok(Some(path.clone())),
+                FileState::Failed(e, kind) => Err(take_error(e, *kind)),
+                FileState::Opening | FileState::Open(_) => Ok(None),
+            },
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Poisoned(_)) => Err(stopped()),
+        }
+    }
+
+    /// The error of an earlier create or write, if one came; never waits for the writer.
+    fn check(&self) -> Result<(), Error> {
+        match self.shared.file.try_lock() {
+            Ok(mut state) => match &mut *state {
+                FileState::Failed(e, kind) => Err(take_error(e, *kind)),
+                _ => Ok(()),
+            },
+            Err(TryLockError::WouldBlock) => Ok(()),
+            Err(TryLockError::Poisoned(_)) => Err(stopped()),
+        }
+    }
+
+    fn queue(&self, op: Op) {
+        let job = Job {
+            shared: Arc::clone(&self.shared),
+            op,
+        };
+        if let Err(e) = submit(job) {
+            let mut state = self
+                .shared
+                .file
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let error = Error::new(
+                ErrorKind::DownloadFileWriteError,
+                "could not start the download writer thread",
+            );
+            *state = FileState::failed(error.with_source(e));
+        }
+    }
+}
+
+impl Drop for DownloadWriter {
+    fn drop(&mut self) {
+        // An uncommitted download is dropped on the writer thread once its queue is through,
+        // which removes its `.part`; writes still queued for it are skipped.
+        self.shared.abandoned.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The failure for the first look, with its cause; a later look gets its kind again.
+fn take_error(error: &mut Option<Error>, kind: ErrorKind) -> Error {
+    error
+        .take()
+        .unwrap_or_else(|| Error::new(kind, "the download file failed earlier"))
+}
+
+fn stopped() -> Error {
+    Error::new(
+        ErrorKind::DownloadFileWriteError,
+        "the download writer stopped",
+    )
+}
+
+/// Sends the job to the writer thread, starting one if there is none (or the last one
+/// ended).
+fn submit(job: Job) -> Result<(), std::io::Error> {
+    static QUEUE: Mutex<Option<mpsc::Sender<Job>>> = Mutex::new(None);
+    let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
+    let job = match queue.as_ref() {
+        Some(tx) => match tx.send(job) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::SendError(job)) => job,
+        },
+        None => job,
+    };
+    let (tx, rx) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("envoi-poll-download".into())
+        .spawn(move || {
+            for job in rx {
+                run(job);
+            }
+        })?;
+    // The thread was just started and holds the receiver: this send cannot fail.
+    let _ = tx.send(job);
+    *queue = Some(tx);
+    Ok(())
+}
+
+fn run(job: Job) {
+    let shared = &job.shared;
+    let mut state = shared.file.lock().unwrap_or_else(PoisonError::into_inner);
+    match job.op {
+        Op::Create(path) => {
+            *state = match DownloadFile::create(path) {
+                Ok(file) => FileState::Open(file),
+                Err(e) => FileState::failed(e),
+            };
+        }
+        Op::Write(bytes) => {
+            shared
+                .in_flight
+                .fetch_sub(bytes.len() as u64, Ordering::Relaxed);
+            if shared.abandoned.load(Ordering::Relaxed) {
+                return;
+            }
+            if let FileState::Open(file) = &mut *state {
+                if let Err(e) = file.write(&bytes) {
+                    *state = FileState::failed(e);
+                }
+            }
+        }
+        Op::Commit => {
+            if let FileState::Open(_) = &*state {
+                if let FileState::Open(file) = std::mem::replace(&mut *state, FileState::Opening) {
+                    *state = match file.commit() {
+                        Ok(path) => FileState::Committed(path),
+                        Err(e) => FileState::failed(e),
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "envoi-download-writer-{}-{name}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn committed(writer: &mut DownloadWriter) -> Result<PathBuf, Error> {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(path) = writer.poll_commit()? {
+                return Ok(path);
+            }
+            assert!(Instant::now() < until, "the writer never finished");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn bytes_arrive_in_order_and_the_file_appears_only_once_committed() {
+        let dir = scratch("order");
+        let target = dir.join("out.bin");
+        let mut writer = DownloadWriter::create(target.clone());
+        let mut want = Vec::new();
+        for i in 0..200u32 {
+            let piece = vec![(i % 251) as u8; 1000 + i as usize];
+            writer.write(&piece).unwrap();
+            want.extend_from_slice(&piece);
+        }
+        assert!(!target.exists());
+        assert_eq!(committed(&mut writer).unwrap(), target);
+        assert_eq!(std::fs::read(&target).unwrap(), want);
+        assert!(!dir.join("out.bin.part").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_created_fails_with_its_kind() {
+        let target = PathBuf::from("/nonexistent/envoi/dir/out.bin");
+        let mut writer = DownloadWriter::create(target);
+        let until = Instant::now() + Duration::from_secs(10);
+        let error = loop {
+            if let Err(e) = writer.write(b"data") {
+                break e;
+            }
+            assert!(Instant::now() < until, "no error came");
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        assert_eq!(error.kind(), ErrorKind::DownloadFileCantOpen);
+        let again = committed(&mut writer).unwrap_err();
+        assert_eq!(again.kind(), ErrorKind::DownloadFileCantOpen);
+    }
+
+    #[test]
+    fn a_dropped_download_leaves_no_part_file() {
+        let dir = scratch("dropped");
+        let target = dir.join("out.bin");
+        let mut writer = DownloadWriter::create(target.clone());
+        writer.write(&[7; 10_000]).unwrap();
+        drop(writer);
+        // The writer drops the file after its queue: one more download through the same
+        // thread means the first one's jobs are done.
+        let mut after = DownloadWriter::create(dir.join("after.bin"));
+        committed(&mut after).unwrap();
+        assert!(!target.exists());
+        assert!(!dir.join("out.bin.part").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bytes_in_flight_past_the_backlog_hold_reading_back() {
+        let dir = scratch("backlog");
+        let mut writer = DownloadWriter::create(dir.join("out.bin"));
+        // Holding the state's lock stands for a writer that is busy.
+        let shared = Arc::clone(&writer.shared);
+        let held = shared.file.lock().unwrap();
+        let piece = vec![0u8; 1 << 20];
+        for _ in 0..5 {
+            writer.write(&piece).unwrap();
+        }
+        assert!(writer.backlogged());
+        drop(held);
+        committed(&mut writer).unwrap();
+        assert!(!writer.backlogged());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
