@@ -7,9 +7,10 @@
 //! - [`Request`]: one whole request (redirects, cookies, decoding, limits, download to a
 //!   file, timeout), ending with a [`Completion`] that holds a [`RequestResult`].
 //!
-//! Nothing in `poll()` waits: names are resolved on one resolver thread fed by a queue,
-//! connects and TLS handshakes are non-blocking (rustls driven by hand), reads and writes stop
-//! at `WouldBlock`, and each call does a bounded amount of work. Every rule (framing,
+//! Nothing in `poll()` waits: names are resolved on one resolver thread fed by a queue, a
+//! download file is written on one writer thread the same way, connects and TLS handshakes
+//! are non-blocking (rustls driven by hand), reads and writes stop at `WouldBlock`, and each
+//! call does a bounded amount of work. Every rule (framing,
 //! redirects, cookies, decoding, limits, timeouts, certificate checks) is the code the
 //! blocking and async front ends run.
 //!

@@ -423,7 +423,9 @@ impl Request {
     }
 
     /// Writes the body of the final response (whatever its status, as Godot does) to `path`,
-    /// through `<path>.part` renamed once complete; `None` keeps bodies in memory.
+    /// through `<path>.part` renamed once complete; `None` keeps bodies in memory. The file is
+    /// written on a writer thread, so `poll()` never waits on the disk; the request completes
+    /// once the file is flushed and under its final name.
     pub fn set_download_file(&mut self, path: Option<PathBuf>) {
         self.download = path;
     }
