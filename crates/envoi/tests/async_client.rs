@@ -862,3 +862,143 @@ fn a_cancelled_upload_ends_as_cancelled() {
         assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
     });
 }
+
+#[test]
+fn a_streamed_upload_with_expect_100_continue_arrives_whole() {
+    use tokio::io::AsyncWriteExt;
+    let _serial = serial();
+    let server = TestServer::start();
+    // A long wait: the body goes out because 100 Continue came, not because the wait ran out.
+    let interim = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&interim);
+    let client = builder()
+        .expect_continue_timeout(Duration::from_secs(10))
+        .observer(move |e| {
+            if matches!(e.kind, EventKind::InterimResponse { status, .. } if status == 100) {
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .build_async()
+        .unwrap();
+    let body = pattern(0, 200_000);
+    runtime().block_on(async {
+        for length in [None, Some(body.len() as u64)] {
+            let started = Instant::now();
+            let mut upload = client
+                .put(&server.url("/upload-sink"))
+                .header("Expect", "100-continue")
+                .send_streaming(length)
+                .await
+                .unwrap();
+            // Chunked, the first piece goes through `send`; with a length, through
+            // `poll_write`: each waits for 100 Continue.
+            if length.is_none() {
+                upload.send(&body[..1000]).await.unwrap();
+                upload.write_all(&body[1000..]).await.unwrap();
+            } else {
+                upload.write_all(&body[..1000]).await.unwrap();
+                upload.send(&body[1000..]).await.unwrap();
+            }
+            let json = sink_report(upload.finish().await.unwrap()).await;
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "waited out the expect-continue timeout ({length:?})"
+            );
+            assert_eq!(json["bytes"].as_u64(), Some(body.len() as u64));
+            assert_eq!(json["chunked"], length.is_none());
+            assert_eq!(json["sha256"], sha256_hex(&body));
+        }
+    });
+    assert_eq!(interim.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn an_early_final_answer_to_an_expect_upload_is_what_finish_returns() {
+    use tokio::io::AsyncWriteExt;
+    let _serial = serial();
+    let server = TestServer::start();
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&sent);
+    let client = builder()
+        .expect_continue_timeout(Duration::from_secs(10))
+        .observer(move |e| match &e.kind {
+            EventKind::SendingRequest { head } => sink.lock().unwrap().push(head.len() as u64),
+            EventKind::RequestSent { bytes } => sink.lock().unwrap().push(*bytes),
+            _ => {}
+        })
+        .build_async()
+        .unwrap();
+    runtime().block_on(async {
+        for length in [None, Some(100_000)] {
+            sent.lock().unwrap().clear();
+            // `/status/417` answers at once, without reading the body or sending 100 Continue.
+            let mut upload = client
+                .post(&server.url("/status/417"))
+                .header("Expect", "100-continue")
+                .send_streaming(length)
+                .await
+                .unwrap();
+            // The body is not wanted: every piece is refused, unsent, with a typed error.
+            let e = upload.write_all(&[1u8; 50_000]).await.unwrap_err();
+            assert_eq!(envoi_kind(&e), ErrorKind::InvalidRequest, "{e}");
+            for _ in 0..2 {
+                let e = upload.send(&[1u8; 50_000]).await.unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+                assert_eq!(
+                    e.protocol_kind(),
+                    Some(envoi::proto::ErrorKind::BodyNotAllowed),
+                    "{e}"
+                );
+            }
+            let r = upload.finish().await.unwrap();
+            assert_eq!(r.status(), 417, "{length:?}");
+            // The head went out, and not one byte of body after it.
+            let sent = sent.lock().unwrap();
+            assert!(
+                matches!(sent.as_slice(), [head, bytes] if head == bytes),
+                "{sent:?}"
+            );
+        }
+    });
+}
+
+#[test]
+fn a_large_streamed_upload_answered_early_gives_the_answer_from_finish() {
+    use tokio::io::AsyncWriteExt;
+    const PIECE: usize = 1 << 20;
+    const SIZE: u64 = 64 << 20;
+    let _serial = serial();
+    let server = TestServer::start();
+    let client = builder().build_async().unwrap();
+    runtime().block_on(async {
+        for length in [None, Some(SIZE)] {
+            // The server answers 413 without reading the body, and closes.
+            let mut upload = client
+                .post(&server.url("/status/413"))
+                .send_streaming(length)
+                .await
+                .unwrap();
+            let piece = vec![b'x'; PIECE];
+            let mut failed = None;
+            for i in 0..SIZE / PIECE as u64 {
+                // Both ways in: `send`, and `AsyncWrite`.
+                let kind = if i % 2 == 0 {
+                    upload.send(&piece).await.err().map(|e| e.kind())
+                } else {
+                    upload.write_all(&piece).await.err().map(|e| envoi_kind(&e))
+                };
+                if kind.is_some() {
+                    failed = kind;
+                    break;
+                }
+            }
+            let kind = failed.expect("64 MiB went out to a server that closed");
+            assert_eq!(kind, ErrorKind::ConnectionClosed);
+            // Nothing is written after a failed piece: the next one gets the error again.
+            let e = upload.send(b"more").await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::ConnectionClosed, "{e}");
+            let r = upload.finish().await.unwrap();
+            assert_eq!(r.status(), 413, "{length:?}");
+        }
+    });
+}

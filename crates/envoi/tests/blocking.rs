@@ -168,6 +168,158 @@ fn streamed_upload_with_a_length_refuses_extra_bytes() {
     assert_eq!(json["bytes"], 5);
 }
 
+/// What `/upload-sink` reported about the body it read.
+fn sink_report(response: envoi::blocking::Response) -> serde_json::Value {
+    assert_eq!(response.status(), 200);
+    serde_json::from_slice(&response.bytes().unwrap()).unwrap()
+}
+
+/// The head of the request and the bytes that reached the socket, from the recorded events.
+fn head_and_sent(seen: &Mutex<Vec<EventKind>>) -> (usize, u64) {
+    let kinds = seen.lock().unwrap();
+    let head = kinds.iter().find_map(|k| match k {
+        EventKind::SendingRequest { head } => Some(head.len()),
+        _ => None,
+    });
+    let sent = kinds.iter().find_map(|k| match k {
+        EventKind::RequestSent { bytes } => Some(*bytes),
+        _ => None,
+    });
+    (head.unwrap(), sent.unwrap())
+}
+
+#[test]
+fn a_streamed_upload_with_expect_100_continue_arrives_whole() {
+    let server = TestServer::start();
+    // A long wait: the body goes out because 100 Continue came, not because the wait ran out.
+    let (client, seen) =
+        recording_client(builder().expect_continue_timeout(Duration::from_secs(10)));
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    for length in [None, Some(body.len() as u64)] {
+        seen.lock().unwrap().clear();
+        let started = std::time::Instant::now();
+        let mut upload = client
+            .put(&server.url("/upload-sink"))
+            .header("Expect", "100-continue")
+            .send_streaming(length)
+            .unwrap();
+        upload.send(&body[..1000]).unwrap();
+        upload.write_all(&body[1000..]).unwrap();
+        let json = sink_report(upload.finish().unwrap());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "waited out the expect-continue timeout ({length:?})"
+        );
+        assert_eq!(
+            json["bytes"].as_u64(),
+            Some(body.len() as u64),
+            "{length:?}"
+        );
+        assert_eq!(json["chunked"], length.is_none(), "{length:?}");
+        let kinds = seen.lock().unwrap();
+        assert!(
+            kinds
+                .iter()
+                .any(|k| matches!(k, EventKind::InterimResponse { status, .. } if *status == 100)),
+            "{kinds:?}"
+        );
+    }
+}
+
+#[test]
+fn an_early_final_answer_to_an_expect_upload_is_what_finish_returns() {
+    let server = TestServer::start();
+    let (client, seen) =
+        recording_client(builder().expect_continue_timeout(Duration::from_secs(10)));
+    for length in [None, Some(100_000)] {
+        seen.lock().unwrap().clear();
+        // `/status/417` answers at once, without reading the body or sending 100 Continue.
+        let mut upload = client
+            .post(&server.url("/status/417"))
+            .header("Expect", "100-continue")
+            .send_streaming(length)
+            .unwrap();
+        // The body is not wanted: every piece is refused, unsent, with a typed error.
+        for _ in 0..2 {
+            let e = upload.send(&[1u8; 50_000]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+            assert_eq!(
+                e.protocol_kind(),
+                Some(envoi::proto::ErrorKind::BodyNotAllowed),
+                "{e}"
+            );
+        }
+        let e = upload.write_all(b"more").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::Other, "{e}");
+        let r = upload.finish().unwrap();
+        assert_eq!(r.status(), 417, "{length:?}");
+        let (head, sent) = head_and_sent(&seen);
+        assert_eq!(sent, head as u64, "no body byte went out ({length:?})");
+    }
+}
+
+#[test]
+fn a_large_streamed_upload_answered_early_gives_the_answer_from_finish() {
+    const PIECE: usize = 1 << 20;
+    const SIZE: u64 = 64 << 20;
+    let server = TestServer::start();
+    let client = builder().build().unwrap();
+    for length in [None, Some(SIZE)] {
+        // The server answers 413 without reading the body, and closes.
+        let mut upload = client
+            .post(&server.url("/status/413"))
+            .send_streaming(length)
+            .unwrap();
+        let piece = vec![b'x'; PIECE];
+        let failed = (0..SIZE / PIECE as u64).find_map(|_| upload.send(&piece).err());
+        let e = failed.expect("64 MiB went out to a server that closed");
+        assert_eq!(e.kind(), ErrorKind::ConnectionClosed, "{e}");
+        // Nothing is written after a failed piece: the next one gets the error again.
+        let e = upload.send(b"more").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionClosed, "{e}");
+        let r = upload.finish().unwrap();
+        assert_eq!(r.status(), 413, "{length:?}");
+    }
+}
+
+#[test]
+fn after_a_failed_write_send_refuses() {
+    let server = TestServer::start();
+    let client = builder()
+        .write_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    // `/delay/1` reads nothing for a second: 64 MiB cannot go out within the write timeout,
+    // and the piece is left half-written.
+    let mut upload = client
+        .post(&server.url("/delay/1"))
+        .send_streaming(None)
+        .unwrap();
+    let e = upload.send(&vec![0u8; 64 << 20]).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Timeout(envoi::TimeoutPhase::Send),
+        "{e}"
+    );
+    // By now the server reads again, so a write would go through: it must not be made, as
+    // it would land after the half-written piece.
+    std::thread::sleep(Duration::from_millis(1500));
+    let e = upload.send(b"more").unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Timeout(envoi::TimeoutPhase::Send),
+        "{e}"
+    );
+    let e = upload.write_all(b"more").unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::Other, "{e}");
+    let e = upload.finish().unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Timeout(envoi::TimeoutPhase::Send),
+        "{e}"
+    );
+}
+
 #[test]
 fn user_value_travels_into_every_event() {
     let server = TestServer::start();

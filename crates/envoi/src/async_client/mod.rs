@@ -47,7 +47,7 @@ use crate::exchange::{
     UPLOAD_CHUNK,
 };
 use crate::pool::{PoolLimits, Reuse};
-use crate::request::{Body, BodySource, Request};
+use crate::request::{BodySource, Request};
 use crate::transport::route::Route;
 pub use builder::AsyncRequestBuilder;
 pub use completion::AsyncCompletion;
@@ -238,11 +238,7 @@ impl AsyncClient {
         request: &Request,
         length: Option<u64>,
     ) -> Result<AsyncUpload, Error> {
-        let mut request = request.clone();
-        request.body = match length {
-            Some(n) => Body::from_reader(std::io::empty(), n),
-            None => Body::chunked(std::io::empty()),
-        };
+        let request = crate::exchange::streaming_request(request, length);
         let watch = request.cancel.as_ref().map(CancelWatch::new);
         let work = std::pin::pin!(self.start_upload(&request));
         unless_cancelled(watch.as_ref(), work)

@@ -84,6 +84,9 @@ impl Transfer {
         let until = Instant::now() + self.client.config.expect_continue_timeout;
         while self.awaits_continue() {
             match next_head_event(&mut self.conn.proto, sink)? {
+                // `100 Continue` came with the bytes just read: the body may go now, rather
+                // than after a read that waits out the timeout.
+                HeadProgress::NeedData if !self.awaits_continue() => {}
                 HeadProgress::NeedData => {
                     let deadline = earliest(Some(until), self.deadlines.total());
                     match self.fill(deadline, TimeoutPhase::FirstByte).await {

@@ -1,6 +1,9 @@
 //! A request body written by the caller after the head went out (WinHTTP's
 //! `WinHttpWriteData`), with a known total length or chunked: the async counterpart of
 //! `blocking/upload.rs`, written with `send(..).await` or through `tokio::io::AsyncWrite`.
+//! What it decides (waiting for `100 Continue`, refusing pieces after a failure, reading for an
+//! early answer) is the shared rule of `exchange/upload.rs`; this only moves the bytes and
+//! waits.
 
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -18,7 +21,7 @@ use super::wait::{cancelled, unless_cancelled, CancelWatch};
 use super::AsyncResponse;
 use crate::error::{Error, ErrorKind};
 use crate::event::EventSink;
-use crate::exchange::{Exchange, UPLOAD_CHUNK};
+use crate::exchange::{answer_may_follow, answer_or, Exchange, Halt, UploadAnswer, UPLOAD_CHUNK};
 
 /// The body of a request in flight, from
 /// [`AsyncClient::send_streaming`](crate::AsyncClient::send_streaming). Write the body with
@@ -28,9 +31,27 @@ use crate::exchange::{Exchange, UPLOAD_CHUNK};
 /// Writing more than a declared length, or finishing with less, is an error
 /// ([`ErrorKind::InvalidRequest`]); a piece refused for going past the length leaves the
 /// upload as it was. Dropping an unfinished upload closes its connection, and so does
-/// dropping a `send` future before it completes: the upload then refuses anything more. The
+/// dropping a `send` future once its piece started going out: the upload then refuses
+/// anything more (dropped while it still waits for `100 Continue`, nothing was sent, and the
+/// next piece goes on waiting). The
 /// response is delivered as it is: cookies are stored and the body decoded, but a redirect or
 /// a challenge is not followed, since the body was a one-shot stream.
+///
+/// When the request carries `Expect: 100-continue`, the first piece (through `send` or
+/// `poll_write`; or the end of the body, if no piece comes) waits for the server's
+/// `100 Continue`, no longer than the client's
+/// [expect-continue timeout](crate::ClientBuilder::expect_continue_timeout), as a body sent
+/// with the request does. If the server's final answer comes first (a 417, a 401, a 413), it
+/// does not want the body: that piece and every later one are refused without being sent,
+/// with [`ErrorKind::InvalidRequest`] whose [`protocol_kind`](Error::protocol_kind) is
+/// [`BodyNotAllowed`](crate::proto::ErrorKind::BodyNotAllowed), and `finish` returns that
+/// answer. (A refusal, not a silent `Ok`: a caller copying a large file in would otherwise
+/// read all of it and be told every piece went out.)
+///
+/// A piece that fails on the connection (a timeout, a reset) may have been half-written, so
+/// nothing more is written after it: every later piece gets an error of the same kind. When
+/// the server closed the connection, it may have answered first (a 413 to a body it will not
+/// read): `finish` then returns that response, or the failure if none came.
 ///
 /// Through `AsyncWrite`, each `poll_write` takes up to 64 KiB, copied, and starts writing it;
 /// `poll_flush` waits until every piece taken reached the connection, and `poll_shutdown`
@@ -64,19 +85,22 @@ struct Outgoing {
     copy: Vec<u8>,
 }
 
-/// A piece being written, or the end of the body, holding the connection side until done.
+/// A piece being written, the wait for `100 Continue`, or the end of the body, holding the
+/// connection side until done.
 type Op = Pin<Box<dyn Future<Output = (Box<Outgoing>, Result<(), Error>)> + Send>>;
 
 enum State {
     /// Ready for the next piece.
     Open(Box<Outgoing>),
-    /// A piece `poll_write` took, or the end of the body (`ending`), on its way out.
+    /// A piece `poll_write` took, the wait for `100 Continue`, or the end of the body
+    /// (`ending`), under way.
     Busy { op: Op, ending: bool },
     /// The body was ended by `poll_shutdown`: only `finish` remains.
     Ended(Box<Outgoing>),
-    /// A write failed, was dropped midway or was cancelled, or the body could not be ended:
-    /// the connection was closed and nothing more can be sent. The kind is the failure's.
-    Broken(ErrorKind),
+    /// A write failed, was dropped midway or was cancelled, the wait for `100 Continue`
+    /// failed, or the body could not be ended: nothing more is sent. The connection side is
+    /// kept only to read an answer the server may have sent before it closed.
+    Halted(Halt<Box<Outgoing>>),
 }
 
 impl AsyncUpload {
@@ -94,8 +118,10 @@ impl AsyncUpload {
         }
     }
 
-    /// Sends a piece of the body. Dropping the future before it completes closes the
-    /// connection, as the piece may be half-written; the upload then refuses anything more.
+    /// Sends a piece of the body. After `Expect: 100-continue`, the first piece waits for the
+    /// server's go-ahead; see the type's documentation for what a refusal means. Dropping the
+    /// future once the piece started going out closes the connection, as the piece may be
+    /// half-written; the upload then refuses anything more.
     pub async fn send(&mut self, data: &[u8]) -> Result<(), Error> {
         if data.is_empty() {
             return Ok(());
@@ -117,26 +143,36 @@ impl AsyncUpload {
     }
 
     async fn finish_inner(mut self) -> Result<AsyncResponse, Error> {
-        poll_fn(|cx| self.state.poll_settle(cx)).await?;
-        let mut out = match self.state.take() {
-            State::Ended(out) => out,
-            State::Open(mut out) => {
-                out.transfer.finish_body(&mut out.sink).await?;
-                out
+        let settled = poll_fn(|cx| self.state.poll_settle(cx)).await;
+        let (mut out, failure) = match self.state.take() {
+            State::Ended(out) => (out, None),
+            State::Open(mut out) => match out.end().await {
+                Ok(()) => (out, None),
+                Err(e) if answer_may_follow(&e) => (out, Some(e)),
+                Err(e) => return Err(e),
+            },
+            State::Halted(halt) => {
+                let (conn, failure) = halt.into_parts();
+                // A failure of a piece `poll_write` took is first seen here: reported as it is.
+                let failure = settled.err().unwrap_or(failure);
+                match conn {
+                    Some(out) => (out, Some(failure)),
+                    None => return Err(failure),
+                }
             }
-            other => return Err(other.refusal()),
+            busy @ State::Busy { .. } => return Err(busy.refusal()),
         };
-        let head = out.transfer.receive_head(&mut out.sink).await?;
+        let head = answer_or(out.transfer.receive_head(&mut out.sink).await, failure)?;
         let Outgoing { transfer, sink, .. } = *out;
-        let url = self.exchange.request().url.clone();
         let config = &transfer.client.config;
-        config.store_cookies(&url, head.headers(), SystemTime::now());
+        let answer = UploadAnswer::new(&self.exchange, config, &head, SystemTime::now());
         let body = BodyOptions {
-            decoder: self.exchange.decoder(config, &head),
-            limit: config.max_body_size,
+            decoder: answer.decoder,
+            limit: answer.limit,
             redirects: 0,
-            cancel: self.exchange.request().cancel.clone(),
+            cancel: answer.cancel,
         };
+        let url = self.exchange.request().url.clone();
         Ok(AsyncResponse::new(head, transfer, sink, url, body))
     }
 
@@ -145,7 +181,7 @@ impl AsyncUpload {
     fn check_cancel(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
         match &self.cancel {
             Some(watch) if watch.poll_cancelled(cx).is_ready() => {
-                self.state = State::Broken(ErrorKind::Cancelled);
+                self.state = State::Halted(Halt::closed(ErrorKind::Cancelled, "cancelled"));
                 Err(cancelled())
             }
             _ => Ok(()),
@@ -158,6 +194,8 @@ impl AsyncUpload {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
+        self.state.await_continue();
+        ready!(self.state.poll_settle(cx))?;
         let n = buf.len().min(UPLOAD_CHUNK);
         let (mut out, frame) = self.state.frame(n)?;
         out.copy.clear();
@@ -178,7 +216,7 @@ impl AsyncUpload {
         self.check_cancel(cx)?;
         ready!(self.state.poll_settle(cx))?;
         match &self.state {
-            State::Broken(_) => Poll::Ready(Err(self.state.refusal())),
+            State::Halted(halt) => Poll::Ready(Err(halt.refusal())),
             _ => Poll::Ready(Ok(())),
         }
     }
@@ -212,10 +250,26 @@ impl AsyncUpload {
 }
 
 impl State {
-    /// Leaves `Broken(Cancelled)` in its place: what stays if the caller drops the future
+    /// Leaves a halt (`Cancelled`) in its place: what stays if the caller drops the future
     /// before the taken value is put back.
     fn take(&mut self) -> State {
-        std::mem::replace(self, State::Broken(ErrorKind::Cancelled))
+        let dropped = Halt::closed(ErrorKind::Cancelled, "a write was dropped midway");
+        std::mem::replace(self, State::Halted(dropped))
+    }
+
+    /// Starts the wait for `100 Continue` when the head asked for it and it has not come, so
+    /// that the next piece waits for it (a no-op otherwise). A final answer instead is kept
+    /// for `finish`, and the protocol core then refuses every piece.
+    fn await_continue(&mut self) {
+        if !matches!(self, State::Open(out) if out.transfer.awaits_continue()) {
+            return;
+        }
+        if let State::Open(out) = self.take() {
+            *self = State::Busy {
+                op: Box::pin(wait_for_continue(out)),
+                ending: false,
+            };
+        }
     }
 
     /// Waits for the piece or the end of the body in progress, if any.
@@ -227,8 +281,9 @@ impl State {
         *self = match &result {
             Ok(()) if *ending => State::Ended(out),
             Ok(()) => State::Open(out),
-            // The connection side is dropped here: the connection is closed.
-            Err(e) => State::Broken(e.kind()),
+            // The connection side is kept only if the server's answer may follow; dropped,
+            // the connection is closed.
+            Err(e) => State::Halted(Halt::after(e, out)),
         };
         Poll::Ready(result)
     }
@@ -258,6 +313,8 @@ impl State {
     /// is broken, which is what stays if the future is dropped midway.
     async fn send(&mut self, data: &[u8]) -> Result<(), Error> {
         poll_fn(|cx| self.poll_settle(cx)).await?;
+        self.await_continue();
+        poll_fn(|cx| self.poll_settle(cx)).await?;
         let (mut out, frame) = self.frame(data.len())?;
         match out.transfer.write_framed(frame, data).await {
             Ok(()) => {
@@ -265,7 +322,7 @@ impl State {
                 Ok(())
             }
             Err(e) => {
-                *self = State::Broken(e.kind());
+                *self = State::Halted(Halt::after(&e, out));
                 Err(e)
             }
         }
@@ -274,11 +331,7 @@ impl State {
     /// The error for a piece or an end the state cannot take.
     fn refusal(&self) -> Error {
         match self {
-            State::Broken(kind) => Error::new(
-                *kind,
-                "the upload broke off earlier (a write failed or was dropped midway) and its \
-                 connection was closed",
-            ),
+            State::Halted(halt) => halt.refusal(),
             State::Ended(_) => Error::new(ErrorKind::InvalidRequest, "the body was already ended"),
             State::Open(_) | State::Busy { .. } => Error::new(
                 ErrorKind::InvalidRequest,
@@ -300,9 +353,31 @@ async fn write_copy(
 
 /// Ends the body: the last chunk, or the check that the declared length was met.
 async fn end_body(mut out: Box<Outgoing>) -> (Box<Outgoing>, Result<(), Error>) {
-    let Outgoing { transfer, sink, .. } = &mut *out;
-    let result = transfer.finish_body(sink).await;
+    let result = out.end().await;
     (out, result)
+}
+
+/// Waits for `100 Continue` (or the final answer that comes instead).
+async fn wait_for_continue(mut out: Box<Outgoing>) -> (Box<Outgoing>, Result<(), Error>) {
+    let result = out.await_continue().await;
+    (out, result)
+}
+
+impl Outgoing {
+    /// Waits for `100 Continue` when the head asked for it and it has not come yet.
+    async fn await_continue(&mut self) -> Result<(), Error> {
+        if self.transfer.awaits_continue() {
+            self.transfer.wait_for_continue(&mut self.sink).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the body: the last chunk, or the check that the declared length was met, after
+    /// `100 Continue` if the head asked for it and no piece waited for it.
+    async fn end(&mut self) -> Result<(), Error> {
+        self.await_continue().await?;
+        self.transfer.finish_body(&mut self.sink).await
+    }
 }
 
 impl AsyncWrite for AsyncUpload {
@@ -335,7 +410,7 @@ impl fmt::Debug for AsyncUpload {
             State::Open(_) => "open",
             State::Busy { .. } => "writing",
             State::Ended(_) => "ended",
-            State::Broken(_) => "broken",
+            State::Halted(_) => "broken",
         };
         f.debug_struct("AsyncUpload")
             .field("url", &self.exchange.request().url.as_str())

@@ -29,7 +29,7 @@ use crate::exchange::{
 };
 use crate::policy::CancelHandle;
 use crate::pool::{Pool, PoolLimits, Reuse};
-use crate::request::{Body, BodySource, Request};
+use crate::request::{BodySource, Request};
 use crate::transport::route::Route;
 pub use completion::Completion;
 use response::BodyOptions;
@@ -178,11 +178,7 @@ impl Client {
     /// Content-Length, or a body of that length) or chunked (no length). The request's own body
     /// is not used.
     pub fn send_streaming(&self, request: &Request, length: Option<u64>) -> Result<Upload, Error> {
-        let mut request = request.clone();
-        request.body = match length {
-            Some(n) => Body::from_reader(std::io::empty(), n),
-            None => Body::chunked(std::io::empty()),
-        };
+        let request = crate::exchange::streaming_request(request, length);
         let config = &self.inner.config;
         let (_, mut sink, deadlines) = self.begin(&request);
         let mut exchange = Exchange::new(&request);

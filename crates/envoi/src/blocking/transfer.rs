@@ -6,7 +6,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
-use envoi_proto::{RequestHead, ResponseHead, WriteState};
+use envoi_proto::{DataFrame, RequestHead, ResponseHead, WriteState};
 use http::Method;
 
 use super::ClientInner;
@@ -93,6 +93,9 @@ impl Transfer {
         let until = Instant::now() + self.client.config.expect_continue_timeout;
         while self.awaits_continue() {
             match next_head_event(&mut self.conn.proto, sink)? {
+                // `100 Continue` came with the bytes just read: the body may go now, rather
+                // than after a read that waits out the timeout.
+                HeadProgress::NeedData if !self.awaits_continue() => {}
                 HeadProgress::NeedData => {
                     let deadline = earliest(Some(until), self.deadlines.total());
                     match self.fill(deadline, TimeoutPhase::FirstByte) {
@@ -120,6 +123,21 @@ impl Transfer {
     pub(crate) fn write_body(&mut self, data: &[u8]) -> Result<(), Error> {
         let frame = self.conn.proto.frame_body(data.len())?;
         self.body_taken += data.len() as u64;
+        self.write_all(&[frame.prefix(), data, frame.suffix()])
+    }
+
+    /// Accounts for `len` more body bytes with the protocol core and returns their framing.
+    /// A piece the core refuses (beyond a declared length, a body the server declined)
+    /// accounts nothing; once this returns, the piece must be written with
+    /// [`write_framed`](Self::write_framed).
+    pub(crate) fn frame_body(&mut self, len: usize) -> Result<DataFrame, Error> {
+        let frame = self.conn.proto.frame_body(len)?;
+        self.body_taken += len as u64;
+        Ok(frame)
+    }
+
+    /// Writes a piece of the body that [`frame_body`](Self::frame_body) framed.
+    pub(crate) fn write_framed(&mut self, frame: DataFrame, data: &[u8]) -> Result<(), Error> {
         self.write_all(&[frame.prefix(), data, frame.suffix()])
     }
 

@@ -5,6 +5,7 @@
 
 mod deadlines;
 mod head;
+mod upload;
 
 use std::time::{Duration, SystemTime};
 
@@ -25,6 +26,7 @@ use crate::request::Request;
 use crate::transport::route::Route;
 pub(crate) use deadlines::{earliest, timeout, Deadlines};
 pub(crate) use head::{connect_head, frame_body, host_value, request_head};
+pub(crate) use upload::{answer_or, streaming_request, Halt, UploadAnswer};
 
 /// A redirect's or challenge's body up to this size is read and dropped so its connection can
 /// carry the next hop; a larger one closes the connection instead.
