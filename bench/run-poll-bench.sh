@@ -12,7 +12,9 @@
 # Knobs (environment): RUNS (rounds, default 3), FPS (default 240), PER_FRAME (network calls
 # per frame at most, default 64), BUDGET_US (network work per frame, default 2000), LOCK (a
 # file to flock around each timed run, default /work/bench.lock when /work exists; empty: none),
-# BUILD=0 uses the poll_bench already built, PARTS (default "frame tight") picks the parts.
+# BUILD=0 uses the poll_bench already built, PARTS (default "frame tight") picks the parts,
+# DOWNLOAD_DIR (default: the tmpfs work dir) where poll::Request writes its download file (a
+# directory on disk shows what the file system's writes and final flush cost a frame).
 #
 # It starts its own nginx (own config, pid file and logs in a temp dir on tmpfs, a free
 # loopback port; never the system service) and stops it on exit. The client runs on core 0,
@@ -56,6 +58,7 @@ BENCH=$CARGO_TARGET_DIR/release/poll_bench
 make_workdir poll-bench $((3 * 1024 * 1024))
 base=$WORK_BASE
 RESULTS=$WORK/results.txt
+DOWNLOAD_DIR=${DOWNLOAD_DIR:-$WORK}
 : >"$RESULTS"
 
 mkdir -p "$WORK/www"
@@ -109,7 +112,7 @@ for round in $(seq "$RUNS"); do
     [[ $PARTS == *tight* ]] || order=()
     say "round $round/$RUNS: frame loop (${apis[*]}), load $(cut -d' ' -f1 /proc/loadavg)"
     for api in "${apis[@]}"; do
-        timed frame --api "$api" "${frame_args[@]}" --download-file "$WORK/download" |
+        timed frame --api "$api" "${frame_args[@]}" --download-file "$DOWNLOAD_DIR/download" |
             record "$round"
     done
     say "round $round/$RUNS: tight loop"
@@ -123,7 +126,8 @@ done
 cp "$RESULTS" "$CARGO_TARGET_DIR/poll-bench-results.txt"
 say "raw results: $CARGO_TARGET_DIR/poll-bench-results.txt"
 echo "Command: CARGO_TARGET_DIR=$CARGO_TARGET_DIR bench/run-poll-bench.sh" \
-    "(RUNS=$RUNS FPS=$FPS PER_FRAME=$PER_FRAME BUDGET_US=$BUDGET_US PARTS=\"$PARTS\")"
+    "(RUNS=$RUNS FPS=$FPS PER_FRAME=$PER_FRAME BUDGET_US=$BUDGET_US PARTS=\"$PARTS\"" \
+    "DOWNLOAD_DIR=$([[ $DOWNLOAD_DIR == "$WORK" ]] && echo "tmpfs" || echo "$DOWNLOAD_DIR"))"
 changed=$(git -C "$ROOT" status --porcelain -- crates | wc -l)
 echo "envoi at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')" \
     "($changed uncommitted files under crates/); rustc $(rustc --version | awk '{print $2}');" \

@@ -60,7 +60,7 @@ fn us(r: &Record, key: &str) -> String {
 fn api_name(api: &str) -> &str {
     match api {
         "client" => "`HttpClient`",
-        "request" => "`Request` (to a tmpfs file)",
+        "request" => "`Request` (to a download file)",
         "socket" => "bare socket (control)",
         other => other,
     }

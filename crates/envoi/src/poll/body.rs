@@ -113,7 +113,14 @@ impl BodySink {
         self.received += data.len() as u64;
         if self.decoder.is_none() {
             check_limit(self.received, self.limit)?;
-            return self.write(&data);
+            return match &mut self.out {
+                // The piece itself goes to the writer, uncopied.
+                Out::File(writer) => writer.write(data),
+                Out::Memory(body) => {
+                    body.extend_from_slice(&data);
+                    Ok(())
+                }
+            };
         }
         if self.encoded.is_empty() {
             self.encoded = data;
@@ -171,10 +178,6 @@ impl BodySink {
         Ok(produced)
     }
 
-    fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        write(&mut self.out, bytes)
-    }
-
     /// The complete body, once [`settle`](Self::settle) said so: the bytes, or (for a
     /// download) none and the file's final name.
     pub(crate) fn finish(self) -> Result<(Bytes, Option<PathBuf>), Error> {
@@ -195,7 +198,7 @@ fn write(out: &mut Out, bytes: &[u8]) -> Result<(), Error> {
             body.extend_from_slice(bytes);
             Ok(())
         }
-        Out::File(file) => file.write(bytes),
+        Out::File(writer) => writer.write(Bytes::copy_from_slice(bytes)),
     }
 }
 

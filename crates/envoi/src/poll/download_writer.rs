@@ -10,9 +10,11 @@
 //! write is reported by the next step with its own kind, and the download only counts as
 //! complete once the writer has flushed and renamed it.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, PoisonError, TryLockError};
+use std::sync::{mpsc, Arc, Mutex, OnceLock, PoisonError, TryLockError};
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -81,7 +83,7 @@ impl DownloadWriter {
     }
 
     /// Hands `bytes` to the writer. Fails with the error of an earlier create or write.
-    pub(crate) fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
+    pub(crate) fn write(&mut self, bytes: Bytes) -> Result<(), Error> {
         self.check()?;
         if bytes.is_empty() {
             return Ok(());
@@ -89,7 +91,7 @@ impl DownloadWriter {
         self.shared
             .in_flight
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        self.queue(Op::Write(Bytes::copy_from_slice(bytes)));
+        self.queue(Op::Write(bytes));
         Ok(())
     }
 
@@ -171,30 +173,96 @@ fn stopped() -> Error {
     )
 }
 
-/// Sends the job to the writer thread, starting one if there is none (or the last one
-/// ended).
+/// The writer thread's queue. A step only appends to it: waking the writer for every piece
+/// would cost the step a system call and, on a busy core, hand the core to the writer there
+/// and then. The writer naps between batches while downloads are running and parks when there
+/// has been nothing to write for a while; only then does a step wake it.
+struct Queue {
+    jobs: Mutex<VecDeque<Job>>,
+    /// The writer is parked (or about to be): the next job must unpark it.
+    parked: AtomicBool,
+    writer: std::thread::Thread,
+}
+
+/// How long the writer naps between batches while a download is running.
+const NAP: Duration = Duration::from_micros(500);
+/// Naps with nothing to write before the writer parks.
+const IDLE_NAPS: u32 = 200;
+
+/// Appends the job to the writer's queue, starting the writer thread the first time.
 fn submit(job: Job) -> Result<(), std::io::Error> {
-    static QUEUE: Mutex<Option<mpsc::Sender<Job>>> = Mutex::new(None);
-    let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
-    let job = match queue.as_ref() {
-        Some(tx) => match tx.send(job) {
-            Ok(()) => return Ok(()),
-            Err(mpsc::SendError(job)) => job,
-        },
-        None => job,
+    static QUEUE: OnceLock<Arc<Queue>> = OnceLock::new();
+    static START: Mutex<()> = Mutex::new(());
+    let queue = match QUEUE.get() {
+        Some(queue) => queue,
+        None => {
+            let _starting = START.lock().unwrap_or_else(PoisonError::into_inner);
+            match QUEUE.get() {
+                Some(queue) => queue,
+                None => {
+                    let queue = start_writer()?;
+                    QUEUE.get_or_init(|| queue)
+                }
+            }
+        }
     };
-    let (tx, rx) = mpsc::channel::<Job>();
-    std::thread::Builder::new()
+    queue
+        .jobs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push_back(job);
+    if queue.parked.swap(false, Ordering::AcqRel) {
+        queue.writer.unpark();
+    }
+    Ok(())
+}
+
+fn start_writer() -> Result<Arc<Queue>, std::io::Error> {
+    let (tx, rx) = mpsc::channel::<Arc<Queue>>();
+    let handle = std::thread::Builder::new()
         .name("envoi-poll-download".into())
         .spawn(move || {
-            for job in rx {
-                run(job);
+            if let Ok(queue) = rx.recv() {
+                write_forever(&queue);
             }
         })?;
-    // The thread was just started and holds the receiver: this send cannot fail.
-    let _ = tx.send(job);
-    *queue = Some(tx);
-    Ok(())
+    let queue = Arc::new(Queue {
+        jobs: Mutex::new(VecDeque::new()),
+        parked: AtomicBool::new(false),
+        writer: handle.thread().clone(),
+    });
+    // The thread waits for its queue; it was just started, so it is there to take it.
+    let _ = tx.send(Arc::clone(&queue));
+    Ok(queue)
+}
+
+fn write_forever(queue: &Queue) {
+    let mut idle = 0;
+    loop {
+        let batch = std::mem::take(&mut *queue.jobs.lock().unwrap_or_else(PoisonError::into_inner));
+        if !batch.is_empty() {
+            idle = 0;
+            batch.into_iter().for_each(run);
+            continue;
+        }
+        if idle < IDLE_NAPS {
+            idle += 1;
+            std::thread::sleep(NAP);
+            continue;
+        }
+        queue.parked.store(true, Ordering::Release);
+        // A job queued before the flag was up would not unpark the writer: look once more.
+        let empty = queue
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty();
+        if empty {
+            std::thread::park();
+        }
+        queue.parked.store(false, Ordering::Release);
+        idle = 0;
+    }
 }
 
 fn run(job: Job) {
@@ -236,7 +304,7 @@ fn run(job: Job) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
@@ -267,8 +335,8 @@ mod tests {
         let mut want = Vec::new();
         for i in 0..200u32 {
             let piece = vec![(i % 251) as u8; 1000 + i as usize];
-            writer.write(&piece).unwrap();
             want.extend_from_slice(&piece);
+            writer.write(Bytes::from(piece)).unwrap();
         }
         assert!(!target.exists());
         assert_eq!(committed(&mut writer).unwrap(), target);
@@ -283,7 +351,7 @@ mod tests {
         let mut writer = DownloadWriter::create(target);
         let until = Instant::now() + Duration::from_secs(10);
         let error = loop {
-            if let Err(e) = writer.write(b"data") {
+            if let Err(e) = writer.write(Bytes::from_static(b"data")) {
                 break e;
             }
             assert!(Instant::now() < until, "no error came");
@@ -299,7 +367,7 @@ mod tests {
         let dir = scratch("dropped");
         let target = dir.join("out.bin");
         let mut writer = DownloadWriter::create(target.clone());
-        writer.write(&[7; 10_000]).unwrap();
+        writer.write(Bytes::from(vec![7; 10_000])).unwrap();
         drop(writer);
         // The writer drops the file after its queue: one more download through the same
         // thread means the first one's jobs are done.
@@ -317,9 +385,9 @@ mod tests {
         // Holding the state's lock stands for a writer that is busy.
         let shared = Arc::clone(&writer.shared);
         let held = shared.file.lock().unwrap();
-        let piece = vec![0u8; 1 << 20];
+        let piece = Bytes::from(vec![0u8; 1 << 20]);
         for _ in 0..5 {
-            writer.write(&piece).unwrap();
+            writer.write(piece.clone()).unwrap();
         }
         assert!(writer.backlogged());
         drop(held);
