@@ -242,7 +242,12 @@ fn write_forever(queue: &Queue) {
         let batch = std::mem::take(&mut *queue.jobs.lock().unwrap_or_else(PoisonError::into_inner));
         if !batch.is_empty() {
             idle = 0;
-            batch.into_iter().for_each(run);
+            for job in batch {
+                run(job);
+                // A frame loop sharing this core gets it back after each piece, rather than
+                // after the whole batch (megabytes of writes).
+                std::thread::yield_now();
+            }
             continue;
         }
         if idle < IDLE_NAPS {
