@@ -469,3 +469,47 @@ fn https_keep_alive_survives_tls13_session_tickets() {
     }
     assert_eq!(connects(&seen), [false, true, true]);
 }
+
+#[test]
+fn a_cancelled_streamed_upload_ends_as_cancelled() {
+    let server = TestServer::start();
+    let client = builder().build().unwrap();
+    let handle = envoi::CancelHandle::new();
+    let mut upload = client
+        .post(&server.url("/upload-sink"))
+        .cancel_handle(handle.clone())
+        .send_streaming(None)
+        .unwrap();
+    upload.send(b"before").unwrap();
+    handle.cancel();
+    let e = upload.send(b"after").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    let e = std::io::Write::write_all(&mut upload, b"after").unwrap_err();
+    assert!(e.to_string().contains("cancel"), "{e}");
+    let e = upload.finish().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+}
+
+#[test]
+fn cancelling_from_another_thread_ends_a_blocked_streamed_upload_as_cancelled() {
+    // The server does not read (it answers after 3 s): the piece blocks once the socket
+    // buffers are full, until the cancellation shuts the socket down.
+    let server = TestServer::start();
+    let client = builder().build().unwrap();
+    let handle = envoi::CancelHandle::new();
+    let mut upload = client
+        .post(&server.url("/delay/3"))
+        .cancel_handle(handle.clone())
+        .send_streaming(None)
+        .unwrap();
+    let canceller = {
+        let handle = handle.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            handle.cancel();
+        })
+    };
+    let e = upload.send(&vec![0u8; 64 << 20]).unwrap_err();
+    canceller.join().unwrap();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+}

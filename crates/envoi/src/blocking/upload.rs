@@ -9,10 +9,11 @@ use std::time::SystemTime;
 
 use super::response::BodyOptions;
 use super::transfer::Transfer;
-use super::Response;
+use super::{cancelled_or, Response};
 use crate::error::Error;
 use crate::event::EventSink;
 use crate::exchange::{answer_may_follow, answer_or, Exchange, Halt, UploadAnswer};
+use crate::policy::CancelHandle;
 
 /// The body of a request in flight. Write the body, then call [`finish`](Self::finish) for the
 /// response. Writing more than a declared length, or finishing with less, is an error
@@ -77,7 +78,11 @@ impl Upload {
     /// Sends a piece of the body. After `Expect: 100-continue`, the first piece waits for the
     /// server's go-ahead; see the type's documentation for what a refusal means.
     pub fn send(&mut self, data: &[u8]) -> Result<(), Error> {
-        let url = &self.exchange.request().url;
+        let request = self.exchange.request();
+        let (url, cancel) = (&request.url, request.cancel.as_ref());
+        if let Err(e) = cancel.map_or(Ok(()), CancelHandle::check) {
+            return Err(halt(&mut self.state, e).with_url(url));
+        }
         let out = match &mut self.state {
             State::Open(out) => out,
             State::Halted(halt) => return Err(halt.refusal().with_url(url)),
@@ -85,7 +90,10 @@ impl Upload {
         if data.is_empty() {
             return Ok(());
         }
+        // A cancellation shuts the socket down under a blocked write or wait: what fails then
+        // is reported as the cancellation.
         if let Err(e) = out.await_continue() {
+            let e = cancelled_or(e, cancel);
             return Err(halt(&mut self.state, e).with_url(url));
         }
         // A refused piece (past the length, or a body the server declined) is not sent and
@@ -96,15 +104,20 @@ impl Upload {
             .map_err(|e| e.with_url(url))?;
         match out.transfer.write_framed(frame, data) {
             Ok(()) => Ok(()),
-            Err(e) => Err(halt(&mut self.state, e).with_url(url)),
+            Err(e) => Err(halt(&mut self.state, cancelled_or(e, cancel)).with_url(url)),
         }
     }
 
     /// Ends the body and waits for the response head: the server's answer, also when it came
     /// early (before `100 Continue`, or while the body was going out and it closed).
     pub fn finish(self) -> Result<Response, Error> {
-        let url = self.exchange.request().url.clone();
-        self.finish_inner().map_err(|e| e.with_url(&url))
+        let request = self.exchange.request();
+        let (url, cancel) = (request.url.clone(), request.cancel.clone());
+        if let Some(handle) = &cancel {
+            handle.check().map_err(|e| e.with_url(&url))?;
+        }
+        self.finish_inner()
+            .map_err(|e| cancelled_or(e, cancel.as_ref()).with_url(&url))
     }
 
     fn finish_inner(self) -> Result<Response, Error> {
