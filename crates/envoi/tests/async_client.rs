@@ -404,12 +404,8 @@ fn send_then_is_cancelled_through_its_handle() {
 fn events_reach_the_observer_from_the_async_path() {
     let _serial = serial();
     let server = TestServer::start();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&seen);
-    let client = builder()
-        .observer(move |e| sink.lock().unwrap().push(e.kind.clone()))
-        .build_async()
-        .unwrap();
+    let (builder, seen) = recording(builder());
+    let client = builder.build_async().unwrap();
     runtime().block_on(async {
         let r = client.get(&server.url("/redirect/1")).send().await.unwrap();
         assert!(r.timings().first_byte.is_some());
@@ -601,12 +597,8 @@ fn a_streamed_upload_goes_out_chunked_and_arrives_byte_for_byte() {
     use tokio::io::AsyncWriteExt;
     let _serial = serial();
     let server = TestServer::start();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&seen);
-    let client = builder()
-        .observer(move |e| sink.lock().unwrap().push(e.kind.clone()))
-        .build_async()
-        .unwrap();
+    let (builder, seen) = recording(builder());
+    let client = builder.build_async().unwrap();
     // Pieces of uneven sizes, one larger than a chunk of AsyncWrite takes at once, sent both
     // ways.
     let sizes = [1usize, 1000, 70_000, 3, 200_000, 17];

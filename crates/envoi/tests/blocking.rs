@@ -11,14 +11,9 @@ use envoi::{blocking::Client, EventKind};
 use support::*;
 
 /// A client that records every event kind it sees.
-fn recording_client(builder: ClientBuilder) -> (Client, Arc<Mutex<Vec<EventKind>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&seen);
-    let client = builder
-        .observer(move |e| sink.lock().unwrap().push(e.kind.clone()))
-        .build()
-        .unwrap();
-    (client, seen)
+fn recording_client(builder: ClientBuilder) -> (Client, SeenEvents) {
+    let (builder, seen) = recording(builder);
+    (builder.build().unwrap(), seen)
 }
 
 fn connects(seen: &Mutex<Vec<EventKind>>) -> Vec<bool> {

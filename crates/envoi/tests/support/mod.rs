@@ -64,6 +64,17 @@ impl FrontEnd for Blocking {
 }
 
 /// A client builder with timeouts that keep a broken test from hanging.
+/// Every event kind a client sees, in order.
+pub type SeenEvents = std::sync::Arc<std::sync::Mutex<Vec<envoi::EventKind>>>;
+
+/// `builder` with an observer that records every event kind; the record comes with it.
+pub fn recording(builder: ClientBuilder) -> (ClientBuilder, SeenEvents) {
+    let seen = SeenEvents::default();
+    let sink = std::sync::Arc::clone(&seen);
+    let builder = builder.observer(move |e| sink.lock().unwrap().push(e.kind.clone()));
+    (builder, seen)
+}
+
 pub fn builder() -> ClientBuilder {
     ClientBuilder::new()
         .connect_timeout(Duration::from_secs(5))
