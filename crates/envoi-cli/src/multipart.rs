@@ -2,22 +2,12 @@
 //! curl lays it out (same boundary shape and length, same part headers), so the two tools
 //! send bodies of the same size.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
+
+use envoi::multipart::{media_type_for, Form, Part};
 
 use crate::data::read_file_or_stdin;
 use crate::error::CliError;
-
-/// One `-F` argument, parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Part {
-    name: String,
-    content: Vec<u8>,
-    filename: Option<String>,
-    content_type: Option<String>,
-    headers: Vec<String>,
-}
 
 /// A finished body and the Content-Type that names its boundary.
 #[derive(Debug, Clone)]
@@ -38,66 +28,43 @@ pub enum FormKind {
     Literal,
 }
 
-/// Builds the body from the arguments in command-line order.
+/// Builds the body from the arguments in command-line order, laid out by the library's
+/// [`Form`] (curl's layout). Files are read now: `-F` also reads stdin (`@-`), and the
+/// trace and `Expect` decisions look at the whole body.
 pub fn build(args: &[(FormKind, String)]) -> Result<Multipart, CliError> {
-    let parts = args
-        .iter()
-        .map(|(kind, arg)| parse(*kind, arg))
-        .collect::<Result<Vec<_>, _>>()?;
-    let boundary = boundary();
-    let mut body = Vec::new();
-    for part in &parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        let mut disposition = format!(
-            "Content-Disposition: form-data; name=\"{}\"",
-            escape(&part.name)
-        );
-        if let Some(filename) = &part.filename {
-            disposition.push_str(&format!("; filename=\"{}\"", escape(filename)));
-        }
-        body.extend_from_slice(disposition.as_bytes());
-        body.extend_from_slice(b"\r\n");
-        if let Some(content_type) = &part.content_type {
-            body.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
-        }
-        for header in &part.headers {
-            body.extend_from_slice(format!("{header}\r\n").as_bytes());
-        }
-        body.extend_from_slice(b"\r\n");
-        body.extend_from_slice(&part.content);
-        body.extend_from_slice(b"\r\n");
+    let mut form = Form::new();
+    for (kind, arg) in args {
+        let (name, part) = parse(*kind, arg)?;
+        form = form.part(name, part);
     }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let body = form
+        .to_vec()
+        .map_err(|e| CliError::code(crate::exit_code::READ_ERROR, format!("{e:#}")))?;
     Ok(Multipart {
         body,
-        content_type: format!("multipart/form-data; boundary={boundary}"),
+        content_type: form.content_type(),
     })
 }
 
-fn parse(kind: FormKind, arg: &str) -> Result<Part, CliError> {
+fn parse(kind: FormKind, arg: &str) -> Result<(String, Part), CliError> {
     let Some((name, value)) = arg.split_once('=') else {
         return Err(CliError::usage(format!(
             "option -F: is badly used here (`{arg}` has no `=`)"
         )));
     };
-    let mut part = Part {
-        name: name.to_owned(),
-        content: Vec::new(),
-        filename: None,
-        content_type: None,
-        headers: Vec::new(),
-    };
     if kind == FormKind::Literal {
-        part.content = value.as_bytes().to_vec();
-        return Ok(part);
+        return Ok((name.to_owned(), Part::text(value)));
     }
     let (first, params) = split_params(value);
+    let mut content_type = None;
+    let mut filename = None;
+    let mut headers = Vec::new();
     for param in params {
         let (key, val) = param.split_once('=').unwrap_or((param.as_str(), ""));
         match key.trim() {
-            "type" => part.content_type = Some(val.trim().to_owned()),
-            "filename" => part.filename = Some(unquote(val.trim())),
-            "headers" => part.headers.push(unquote(val.trim())),
+            "type" => content_type = Some(val.trim().to_owned()),
+            "filename" => filename = Some(unquote(val.trim())),
+            "headers" => headers.push(unquote(val.trim())),
             other => {
                 return Err(CliError::usage(format!(
                     "option -F: unknown parameter `{other}` in `{arg}`"
@@ -105,26 +72,42 @@ fn parse(kind: FormKind, arg: &str) -> Result<Part, CliError> {
             }
         }
     }
-    if let Some(path) = first.strip_prefix('@') {
+    let content = if let Some(path) = first.strip_prefix('@') {
         let path = unquote(path);
-        part.content = read_form_file(&path)?;
-        if part.filename.is_none() && path != "-" {
+        if filename.is_none() && path != "-" {
             let base = Path::new(&path)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| path.clone());
-            part.filename = Some(base);
+            filename = Some(base);
         }
-        if part.content_type.is_none() {
-            let by_name = part.filename.as_deref().unwrap_or("");
-            part.content_type = Some(type_for(by_name).to_owned());
+        if content_type.is_none() {
+            let by_name = filename.as_deref().unwrap_or("");
+            content_type = Some(media_type_for(by_name).to_owned());
         }
+        read_form_file(&path)?
     } else if let Some(path) = first.strip_prefix('<') {
-        part.content = read_form_file(&unquote(path))?;
+        read_form_file(&unquote(path))?
     } else {
-        part.content = unquote(&first).into_bytes();
+        unquote(&first).into_bytes()
+    };
+    let bad = |e: envoi::Error| CliError::usage(format!("option -F: {e} in `{arg}`"));
+    let mut part = Part::bytes(content);
+    if let Some(filename) = filename {
+        part = part.file_name(filename);
     }
-    Ok(part)
+    if let Some(content_type) = content_type {
+        part = part.mime_str(&content_type).map_err(bad)?;
+    }
+    for header in headers {
+        let Some((field, text)) = header.split_once(':') else {
+            return Err(CliError::usage(format!(
+                "option -F: header `{header}` has no `:` in `{arg}`"
+            )));
+        };
+        part = part.header(field.trim(), text.trim()).map_err(bad)?;
+    }
+    Ok((name.to_owned(), part))
 }
 
 fn read_form_file(path: &str) -> Result<Vec<u8>, CliError> {
@@ -161,43 +144,6 @@ fn unquote(text: &str) -> String {
         Some(inner) => inner.replace("\\\"", "\"").replace("\\\\", "\\"),
         None => text.to_owned(),
     }
-}
-
-/// Quotes and backslashes in a name are escaped, as curl does.
-fn escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-/// curl's table of content types by file extension.
-fn type_for(filename: &str) -> &'static str {
-    let lower = filename.to_ascii_lowercase();
-    const TYPES: &[(&str, &str)] = &[
-        (".gif", "image/gif"),
-        (".jpg", "image/jpeg"),
-        (".jpeg", "image/jpeg"),
-        (".png", "image/png"),
-        (".svg", "image/svg+xml"),
-        (".txt", "text/plain"),
-        (".htm", "text/html"),
-        (".html", "text/html"),
-        (".pdf", "application/pdf"),
-        (".xml", "application/xml"),
-    ];
-    TYPES
-        .iter()
-        .find(|(ext, _)| lower.ends_with(ext))
-        .map_or("application/octet-stream", |(_, t)| t)
-}
-
-/// 24 dashes and 16 random hex digits: curl's boundary, so body sizes match curl's.
-fn boundary() -> String {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    format!("{}{:016x}", "-".repeat(24), hasher.finish())
 }
 
 #[cfg(test)]
@@ -248,7 +194,9 @@ mod tests {
         );
         let missing = build(&[(FormKind::Form, "f=@/nonexistent/envoi".into())]);
         assert_eq!(missing.unwrap_err().exit_code(), 26);
-        assert_eq!(type_for("x.PNG"), "image/png");
-        assert_eq!(type_for("x.bin"), "application/octet-stream");
+        let bad_type = build(&[(FormKind::Form, "f=x;type=text/plain\rX".into())]);
+        assert_eq!(bad_type.unwrap_err().exit_code(), 2);
+        let bad_header = build(&[(FormKind::Form, "f=x;headers=no-colon".into())]);
+        assert_eq!(bad_header.unwrap_err().exit_code(), 2);
     }
 }

@@ -25,6 +25,7 @@ mod config;
 mod error;
 mod event;
 mod exchange;
+pub mod multipart;
 pub mod policy;
 pub mod poll;
 mod pool;

@@ -51,6 +51,34 @@ macro_rules! request_builder_methods {
             })
         }
 
+        /// Sets a `multipart/form-data` body and its Content-Type (with the boundary). Files
+        /// in the form are streamed, and sent again after a 307 or 308 redirect.
+        pub fn multipart(self, form: $crate::multipart::Form) -> Self {
+            self.map(|r| {
+                let (name, value) =
+                    $crate::request::header_pair("content-type", form.content_type().as_bytes())?;
+                r.headers.insert(name, value);
+                r.body = form.into_body();
+                Ok(())
+            })
+        }
+
+        /// Sets an `application/x-www-form-urlencoded` body from `pairs`, percent-encoded, and
+        /// its Content-Type.
+        pub fn form<K: AsRef<str>, V: AsRef<str>>(self, pairs: &[(K, V)]) -> Self {
+            self.map(|r| {
+                let encoded = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
+                    .finish();
+                r.headers.insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+                );
+                r.body = $crate::Body::from_bytes(encoded);
+                Ok(())
+            })
+        }
+
         /// Bounds the whole request (overrides the client's timeout).
         pub fn timeout(self, timeout: std::time::Duration) -> Self {
             self.map(|r| {

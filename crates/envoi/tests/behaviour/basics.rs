@@ -28,6 +28,47 @@ pub fn post_body_reaches_the_server(fe: &dyn FrontEnd) {
     assert_eq!(out.json()["json"]["a"], 1);
 }
 
+pub fn multipart_and_urlencoded_forms_reach_the_server_and_survive_a_307(fe: &dyn FrontEnd) {
+    use envoi::multipart::{Form, Part};
+    let server = TestServer::start();
+    // One directory per call: the front ends run this at the same time.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("envoi-form-{}-{call}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("notes.txt");
+    let content = "line one\n".repeat(20_000);
+    std::fs::write(&file, &content).unwrap();
+    // Built by a builder: the request itself is the same for every front end.
+    let requests = envoi::blocking::Client::new().unwrap();
+    for target in ["/post", "/redirect-to?url=%2Fpost&status_code=307"] {
+        let form = Form::new()
+            .text("title", "holiday")
+            .file("notes", &file)
+            .unwrap()
+            .part("raw", Part::bytes(&b"\x00\x01"[..]).file_name("raw.bin"));
+        let request = requests
+            .post(&server.url(target))
+            .multipart(form)
+            .build()
+            .unwrap();
+        let json = fe.fetch(builder(), &request).unwrap().json();
+        assert_eq!(json["form"]["title"], "holiday", "{target}");
+        assert_eq!(json["files"]["notes"], content.as_str(), "{target}");
+        assert!(json["files"]["raw"].is_string(), "{target}: {json}");
+
+        let request = requests
+            .post(&server.url(target))
+            .form(&[("a b", "1&2"), ("é", "=")])
+            .build()
+            .unwrap();
+        let json = fe.fetch(builder(), &request).unwrap().json();
+        assert_eq!(json["form"]["a b"], "1&2", "{target}");
+        assert_eq!(json["form"]["é"], "=", "{target}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 pub fn large_body_arrives_whole(fe: &dyn FrontEnd) {
     let server = TestServer::start();
     let out = fe

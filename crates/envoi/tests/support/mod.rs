@@ -63,7 +63,6 @@ impl FrontEnd for Blocking {
     }
 }
 
-/// A client builder with timeouts that keep a broken test from hanging.
 /// Every event kind a client sees, in order.
 pub type SeenEvents = std::sync::Arc<std::sync::Mutex<Vec<envoi::EventKind>>>;
 
@@ -75,6 +74,7 @@ pub fn recording(builder: ClientBuilder) -> (ClientBuilder, SeenEvents) {
     (builder, seen)
 }
 
+/// A client builder with timeouts that keep a broken test from hanging.
 pub fn builder() -> ClientBuilder {
     ClientBuilder::new()
         .connect_timeout(Duration::from_secs(5))
