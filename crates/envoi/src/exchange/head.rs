@@ -24,12 +24,9 @@ pub(crate) fn request_head(
         absolute.set_fragment(None);
         RequestTarget::with_form(TargetForm::Absolute, absolute.as_str())
     } else {
-        let mut origin = url.path().to_owned();
-        if let Some(query) = url.query() {
-            origin.push('?');
-            origin.push_str(query);
-        }
-        RequestTarget::with_form(TargetForm::Origin, &origin)
+        // The path and query as the URL holds them, without a copy.
+        let origin = &url[url::Position::BeforePath..url::Position::AfterQuery];
+        RequestTarget::with_form(TargetForm::Origin, origin)
     }
     .map_err(|e| Error::from(e).with_url(url))?;
 
@@ -118,14 +115,38 @@ pub(crate) fn frame_body(
 /// The Host header: the URL's host, with the port when it is not the scheme's default.
 pub(crate) fn host_value(route: &Route) -> Result<HeaderValue, Error> {
     let default_port = if route.https { 443 } else { 80 };
-    let text = match (route.host.contains(':'), route.port == default_port) {
-        (true, true) => format!("[{}]", route.host),
-        (true, false) => format!("[{}]:{}", route.host, route.port),
-        (false, true) => route.host.clone(),
-        (false, false) => format!("{}:{}", route.host, route.port),
-    };
-    HeaderValue::from_str(&text)
-        .map_err(|_| Error::new(ErrorKind::InvalidUrl, format!("host `{text}`")))
+    let ipv6 = route.host.contains(':');
+    // Built by hand: `format!` cost more than the rest of the head (BENCHMARKS.md, client).
+    let mut text = String::with_capacity(route.host.len() + 8);
+    if ipv6 {
+        text.push('[');
+    }
+    text.push_str(&route.host);
+    if ipv6 {
+        text.push(']');
+    }
+    if route.port != default_port {
+        text.push(':');
+        push_decimal(&mut text, route.port);
+    }
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
+        .map_err(|_| Error::new(ErrorKind::InvalidUrl, format!("host `{}`", route.host)))
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(text: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    text.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 #[cfg(test)]
@@ -224,5 +245,14 @@ mod tests {
         let route = Route::for_url(&request.url, &config).unwrap();
         let e = request_head(&config, &request, &route).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn ports_are_written_in_decimal() {
+        for n in [0u16, 7, 10, 99, 443, 8080, 65535] {
+            let mut text = String::new();
+            push_decimal(&mut text, n);
+            assert_eq!(text, n.to_string());
+        }
     }
 }
