@@ -139,7 +139,7 @@ pub(crate) async fn read_body(body: Incoming) -> Result<Bytes, HttpError> {
 /// Reads a body the route has no use for to its end, as httpbin's server (and nginx) do
 /// before they answer, so the connection can carry the next request. Routes that answer
 /// without reading (`/status/{code}`) show the other behaviour: the server closes.
-pub(crate) async fn discard_body(mut body: Incoming) -> Result<(), HttpError> {
+pub(crate) async fn discard_body(body: &mut Incoming) -> Result<(), HttpError> {
     while let Some(frame) = body.frame().await {
         frame.map_err(|e| HttpError::bad_request(format!("reading the body failed: {e}")))?;
     }
