@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace. Installs what the tests need first when it is missing
-# (nginx, tinyproxy and curl from apt), so it passes on a fresh machine with no other step.
+# (nginx, tinyproxy, Dante's SOCKS server and curl from apt), so it passes on a fresh machine
+# with no other step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/bin/tinyproxy ] || [ -x /usr/sbin/tinyproxy ] || need+=(tinyproxy)
+[ -x /usr/sbin/danted ] || need+=(dante-server)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
     echo "scripts/test.sh: installing ${need[*]} with apt" >&2

@@ -306,6 +306,20 @@ pub struct Args {
     /// List of hosts which do not use proxy
     #[arg(long = "noproxy", value_name = "no-proxy-list")]
     pub noproxy: Option<String>,
+    /// SOCKS5 proxy on given host + port
+    #[arg(
+        long = "socks5",
+        value_name = "host[:port]",
+        overrides_with = "socks5_hostname"
+    )]
+    pub socks5: Option<String>,
+    /// SOCKS5 proxy, pass host name to proxy
+    #[arg(
+        long = "socks5-hostname",
+        value_name = "host[:port]",
+        overrides_with = "socks5"
+    )]
+    pub socks5_hostname: Option<String>,
 
     // ---- connections ----
     /// Resolve the host+port to this address

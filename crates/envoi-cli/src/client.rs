@@ -7,7 +7,7 @@ use std::time::Duration;
 use envoi::blocking::Client;
 use envoi::tls::{Certificate, Crl, Identity, RootCertificates, TlsOptions, TlsVersion};
 use envoi::AsyncClient;
-use envoi::{ClientBuilder, IpVersion, Proxy};
+use envoi::{ClientBuilder, IpVersion, Proxy, ProxyKind};
 
 use crate::error::CliError;
 use crate::exit_code;
@@ -37,11 +37,16 @@ pub struct GroupClient {
 }
 
 impl GroupClient {
-    /// True when a request to `url` goes through the proxy.
+    /// True when a request to `url` goes through an HTTP proxy, whose name curl reports as
+    /// "could not resolve proxy" (5) when it does not resolve. curl 7.88 reports a SOCKS5
+    /// proxy's name that does not resolve as any host's (6), so a SOCKS5 proxy is not counted.
     pub fn via_proxy(&self, url: &str) -> bool {
-        let Some((_, bypass)) = &self.proxy else {
+        let Some((proxy, bypass)) = &self.proxy else {
             return false;
         };
+        if proxy.kind() != ProxyKind::Http {
+            return false;
+        }
         let host = url::Url::parse(url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
@@ -231,7 +236,15 @@ fn cert_problem(path: &str, e: &std::io::Error) -> CliError {
     )
 }
 
-/// `-x`, `-U` and `--noproxy`, or curl's proxy environment variables when `-x` is absent.
+/// `-x`, `--socks5`, `--socks5-hostname`, `-U` and `--noproxy`, or curl's proxy environment
+/// variables when neither `-x` nor a `--socks5` option is given.
+///
+/// `-x` takes `http://`, `socks5://` and `socks5h://` proxies (a bare `host:port` is http);
+/// `--socks5 HOST[:PORT]` is `-x socks5://HOST[:PORT]` and `--socks5-hostname` is
+/// `socks5h://`, the last of the two winning. `-U` gives the proxy's credentials (Basic for
+/// HTTP, RFC 1929's username and password for SOCKS5), replacing any `user:password@` of its
+/// URL. curl chains a `--socks5` proxy in front of an `-x` proxy; envoi does not chain
+/// proxies (exit 4), nor speak SOCKS4 (exit 4).
 fn proxy(group: &Group) -> Result<Option<(Proxy, Vec<String>)>, CliError> {
     let args = &group.args;
     let env = |names: &[&str]| {
@@ -239,10 +252,22 @@ fn proxy(group: &Group) -> Result<Option<(Proxy, Vec<String>)>, CliError> {
             .iter()
             .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
     };
-    let text = match &args.proxy {
-        Some(p) if p.is_empty() => return Ok(None),
-        Some(p) => p.clone(),
-        None => {
+    let socks = match (&args.socks5, &args.socks5_hostname) {
+        (_, Some(host)) => Some(("--socks5-hostname", "socks5h", host)),
+        (Some(host), None) => Some(("--socks5", "socks5", host)),
+        (None, None) => None,
+    };
+    let text = match (&args.proxy, socks) {
+        (Some(p), Some((option, _, _))) if !p.is_empty() => {
+            return Err(CliError::unsupported(&format!(
+                "{option} with -x (a SOCKS5 proxy in front of another proxy)"
+            )))
+        }
+        (_, Some((_, _, host))) if host.contains("://") => host.clone(),
+        (_, Some((_, scheme, host))) => format!("{scheme}://{host}"),
+        (Some(p), None) if p.is_empty() => return Ok(None),
+        (Some(p), None) => p.clone(),
+        (None, None) => {
             // curl reads only the lowercase http_proxy (HTTP_PROXY can be set by CGI).
             let Some(p) = env(&["http_proxy", "HTTPS_PROXY", "https_proxy"])
                 .or_else(|| env(&["ALL_PROXY", "all_proxy"]))
@@ -252,8 +277,13 @@ fn proxy(group: &Group) -> Result<Option<(Proxy, Vec<String>)>, CliError> {
             p
         }
     };
-    if text.starts_with("socks") {
-        return Err(CliError::unsupported(&format!("proxy '{text}' (SOCKS)")));
+    let scheme = text
+        .split_once("://")
+        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    if let Some(scheme @ ("socks4" | "socks4a" | "socks")) = scheme.as_deref() {
+        return Err(CliError::unsupported(&format!(
+            "proxy '{text}' ({scheme}: SOCKS4)"
+        )));
     }
     let mut proxy = Proxy::parse(&text).map_err(|e| {
         CliError::code(

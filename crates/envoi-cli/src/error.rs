@@ -34,12 +34,9 @@ impl CliError {
         }
     }
 
-    /// A library error, with the exit code the table gives its kind.
+    /// A library error, with the exit code the table gives it.
     pub fn from_envoi(error: &envoi::Error, via_proxy: bool) -> Self {
-        CliError::code(
-            exit_code::for_kind(error.kind(), via_proxy),
-            format!("{error:#}"),
-        )
+        CliError::code(exit_code::for_error(error, via_proxy), format!("{error:#}"))
     }
 
     /// A local file that could not be read (exit 26).

@@ -38,9 +38,24 @@ pub const FILESIZE_EXCEEDED: u8 = 63;
 pub const SSL_CACERT_BADFILE: u8 = 77;
 /// 82: the CRL file given with `--crlfile` cannot be read.
 pub const SSL_CRL_BADFILE: u8 = 82;
+/// 97: the proxy handshake failed: a refused CONNECT, or any SOCKS5 failure.
+pub const PROXY: u8 = 97;
 
-/// curl's exit code for an error of `kind`. `via_proxy` is true when the request went to a
-/// proxy, which turns "could not resolve" into curl's "could not resolve proxy" (5).
+/// curl's exit code for `error`. curl reports every failure of a SOCKS5 handshake as 97
+/// (`CURLE_PROXY`, with the detail in `CURLINFO_PROXY_ERROR`), refused credentials and an
+/// origin name the client could not resolve for a `socks5` proxy included, so an error that
+/// carries a [`SocksFailure`](envoi::SocksFailure) is 97 whatever its kind; any other error
+/// is its kind's code ([`for_kind`]).
+pub fn for_error(error: &envoi::Error, via_proxy: bool) -> u8 {
+    if error.socks_failure().is_some() {
+        return PROXY;
+    }
+    for_kind(error.kind(), via_proxy)
+}
+
+/// curl's exit code for an error of `kind`. `via_proxy` is true when the request went to an
+/// HTTP proxy, which turns "could not resolve" into curl's "could not resolve proxy" (5);
+/// curl 7.88 reports a SOCKS5 proxy that does not resolve as 6, as any host.
 pub fn for_kind(kind: ErrorKind, via_proxy: bool) -> u8 {
     match kind {
         ErrorKind::UnsupportedScheme | ErrorKind::InsecureRedirect => UNSUPPORTED_PROTOCOL,
@@ -68,7 +83,7 @@ pub fn for_kind(kind: ErrorKind, via_proxy: bool) -> u8 {
         ErrorKind::BodyNotReplayable => 65,
         ErrorKind::AuthenticationFailed => 67,
         ErrorKind::CertificatePinMismatch => 90,
-        ErrorKind::ProxyFailed => 97,
+        ErrorKind::ProxyFailed => PROXY,
         ErrorKind::ClientCertificateRequired => 98,
         // A kind added to the library after this table: curl's catch-all for "could not
         // even get going" rather than a wrong specific code.
@@ -146,7 +161,11 @@ pub const CODES: &[Code] = &[
     code(77, "SSL_CACERT_BADFILE", "--cacert/--capath unreadable"),
     code(82, "SSL_CRL_BADFILE", "--crlfile unreadable"),
     code(90, "SSL_PINNEDPUBKEYNOTMATCH", "--pinnedpubkey mismatch"),
-    code(97, "PROXY", "proxy handshake failed"),
+    code(
+        97,
+        "PROXY",
+        "proxy handshake failed (CONNECT refused; any SOCKS5 failure)",
+    ),
     code(98, "SSL_CLIENTCERT", "server requires a client certificate"),
 ];
 
@@ -251,6 +270,40 @@ mod tests {
             assert_eq!(for_kind(kind, false), code, "{kind:?}");
         }
         assert_eq!(for_kind(ErrorKind::CantResolve, true), 5);
+    }
+
+    #[test]
+    fn every_socks5_failure_is_97_as_in_curl_and_other_errors_keep_their_kind_code() {
+        use envoi::{Error, Proxy, SocksFailure};
+        // Real errors from the library: refused credentials (a kind that is 67 elsewhere)
+        // and a name too long to send (43 elsewhere) are SOCKS5 failures, hence 97.
+        let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = proxy.local_addr().unwrap().port();
+        let long_user = "u".repeat(300);
+        let client = envoi::blocking::Client::builder()
+            .http_proxy(Proxy::socks5h("127.0.0.1", port).basic_auth(&long_user, "p"))
+            .build()
+            .unwrap();
+        let error: Error = client.get("http://origin.test/").send().unwrap_err();
+        assert_eq!(
+            error.socks_failure(),
+            Some(SocksFailure::CredentialsTooLong)
+        );
+        assert_eq!(error.kind(), ErrorKind::InvalidRequest);
+        assert_eq!(for_kind(error.kind(), true), 43);
+        assert_eq!(for_error(&error, true), PROXY);
+        // Without a SOCKS5 failure the kind decides.
+        let refused = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let client = envoi::blocking::Client::builder().build().unwrap();
+        let error = client
+            .get(&format!("http://{refused}/"))
+            .send()
+            .unwrap_err();
+        assert_eq!(error.socks_failure(), None);
+        assert_eq!(for_error(&error, false), 7);
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub fn serve() -> Result<(), CliError> {
         lines.push(format!("tls-{} {}", kind.name(), server.tls_url(kind, "/")));
     }
     lines.push(format!("client-auth {}", server.client_auth_url("/")));
+    lines.push(format!("socks5 socks5h://{}", server.socks5_addr()));
     let ca = std::env::temp_dir().join(format!("envoi-serve-ca-{}.pem", std::process::id()));
     if std::fs::write(&ca, server.ca_cert_pem()).is_ok() {
         lines.push(format!("ca-file {}", ca.display()));

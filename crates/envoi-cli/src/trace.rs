@@ -273,6 +273,20 @@ impl Probe {
                 trace.recv_head(head, false);
                 state.heads.push(head.clone());
             }
+            // curl's wording for the SOCKS5 request and its grant.
+            EventKind::SocksRequested {
+                target,
+                remote_resolve,
+                ..
+            } => {
+                let line = match (*remote_resolve, target.starts_with('[')) {
+                    (true, _) => format!("SOCKS5 connect to {target} (remotely resolved)"),
+                    (false, false) => format!("SOCKS5 connect to IPv4 {target} (locally resolved)"),
+                    (false, true) => format!("SOCKS5 connect to IPv6 {target} (locally resolved)"),
+                };
+                trace.info(&line);
+            }
+            EventKind::SocksGranted { .. } => trace.info("SOCKS5 request granted."),
             EventKind::InterimResponse { head, .. } => {
                 trace.recv_head(head, true);
                 state.heads.push(head.clone());

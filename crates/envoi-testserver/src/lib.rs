@@ -7,7 +7,10 @@
 //! - one TLS listener per [`CertKind`] (valid, expired, wrong name, ...), all with
 //!   certificates made at start by a fresh test CA ([`TestServer::ca_cert_pem`]),
 //! - TLS on `[::1]` with the valid certificate, when IPv6 loopback exists,
-//! - a TLS listener that requires a client certificate issued by that CA.
+//! - a TLS listener that requires a client certificate issued by that CA,
+//! - a SOCKS5 proxy endpoint ([`TestServer::socks5`]) that logs whether each client sent a
+//!   name or an address; more, requiring credentials or refusing with a chosen reply code,
+//!   start with [`TestServer::start_socks5`].
 //!
 //! Every listener serves the same routes: httpbin's (`/get`, `/post`, `/status/{code}`,
 //! `/redirect/{n}`, `/cookies`, `/basic-auth`, `/digest-auth`, `/gzip`, `/bytes/{n}`,
@@ -44,6 +47,7 @@ mod httpbin;
 mod multipart;
 mod pages;
 mod raw;
+mod socks;
 mod streams;
 mod tls;
 
@@ -56,6 +60,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::watch;
 
 pub use certs::CertKind;
+pub use socks::{SocksEndpoint, SocksOptions, SocksRequest, SocksTarget};
 
 use certs::Certs;
 use httpbin::State;
@@ -95,7 +100,12 @@ pub struct TestServer {
     tls: Vec<SocketAddr>,
     https_v6: Option<SocketAddr>,
     client_auth: SocketAddr,
+    socks: SocksEndpoint,
     certs: Certs,
+    /// The runtime the listeners run on, for endpoints started later.
+    handle: tokio::runtime::Handle,
+    /// Ends the accept loops of endpoints started later, as it does the others'.
+    stopped: watch::Receiver<bool>,
     /// Dropping the sender (with the server) ends every accept loop and connection task.
     _shutdown: watch::Sender<bool>,
     /// The runtime `start` made; `None` for `start_async`, whose caller owns the runtime.
@@ -210,13 +220,17 @@ impl TestServer {
             .ok(),
             None => None,
         };
+        let socks = SocksEndpoint::start(0, SocksOptions::default(), stopped.clone())?;
         Ok(TestServer {
             http,
             http_v6,
             tls,
             https_v6,
             client_auth,
+            socks,
             certs,
+            handle: tokio::runtime::Handle::current(),
+            stopped,
             _shutdown: shutdown,
             runtime: None,
         })
@@ -285,6 +299,62 @@ impl TestServer {
     /// ```
     pub fn client_auth_addr(&self) -> SocketAddr {
         self.client_auth
+    }
+
+    /// The address of the SOCKS5 endpoint started with the server (no authentication; it
+    /// connects to loopback only: see [`SocksOptions`]).
+    ///
+    /// ```
+    /// let server = envoi_testserver::TestServer::start();
+    /// assert_eq!(server.socks5_addr().ip().to_string(), "127.0.0.1");
+    /// ```
+    pub fn socks5_addr(&self) -> SocketAddr {
+        self.socks.addr()
+    }
+
+    /// The SOCKS5 endpoint started with the server, with its log of requests.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use envoi_testserver::{SocksTarget, TestServer};
+    ///
+    /// let server = TestServer::start();
+    /// let mut tcp = std::net::TcpStream::connect(server.socks5_addr()).unwrap();
+    /// tcp.write_all(&[5, 1, 0]).unwrap(); // greeting: no authentication
+    /// let mut method = [0; 2];
+    /// tcp.read_exact(&mut method).unwrap();
+    /// assert_eq!(method, [5, 0]);
+    /// let port = server.http_addr().port().to_be_bytes();
+    /// tcp.write_all(&[5, 1, 0, 3, 9]).unwrap(); // CONNECT to a name...
+    /// tcp.write_all(b"localhost").unwrap();
+    /// tcp.write_all(&port).unwrap(); // ...and the HTTP listener's port
+    /// let mut reply = [0; 10];
+    /// tcp.read_exact(&mut reply).unwrap();
+    /// assert_eq!(reply[..2], [5, 0]); // granted
+    /// let requests = server.socks5().requests();
+    /// assert_eq!(requests[0].target, SocksTarget::Name("localhost".into(), server.http_addr().port()));
+    /// ```
+    pub fn socks5(&self) -> &SocksEndpoint {
+        &self.socks
+    }
+
+    /// Starts another SOCKS5 endpoint on `127.0.0.1`, behaving as `options` say; it stops
+    /// with the server.
+    ///
+    /// ```
+    /// use envoi_testserver::{SocksOptions, TestServer};
+    ///
+    /// let server = TestServer::start();
+    /// let options = SocksOptions {
+    ///     credentials: Some(("user".into(), "secret".into())),
+    ///     ..Default::default()
+    /// };
+    /// let socks = server.start_socks5(options).unwrap();
+    /// assert_ne!(socks.addr(), server.socks5_addr());
+    /// ```
+    pub fn start_socks5(&self, options: SocksOptions) -> io::Result<SocksEndpoint> {
+        let _guard = self.handle.enter();
+        SocksEndpoint::start(0, options, self.stopped.clone())
     }
 
     /// `http://127.0.0.1:PORT` + `path` (a missing leading `/` is added).
@@ -453,6 +523,7 @@ impl std::fmt::Debug for TestServer {
             .field("https", &self.https_addr())
             .field("https_v6", &self.https_v6)
             .field("client_auth", &self.client_auth)
+            .field("socks5", &self.socks.addr())
             .finish_non_exhaustive()
     }
 }

@@ -78,6 +78,7 @@ fn print_urls(server: &TestServer) {
         lines.push(format!("tls-{} {}", kind.name(), server.tls_url(kind, "")));
     }
     lines.push(format!("client-auth {}", server.client_auth_url("")));
+    lines.push(format!("socks5 socks5h://{}", server.socks5_addr()));
     let mut stdout = std::io::stdout().lock();
     for line in lines {
         // A URL ends with the `/` of the empty path; print the origin, without it.

@@ -72,6 +72,24 @@ pub enum EventKind {
         /// Its head as received, through the blank line.
         head: Bytes,
     },
+    /// A SOCKS5 proxy is asked to connect to the origin (RFC 1928's CONNECT), after the
+    /// method negotiation and, when the proxy chose it, the username/password
+    /// authentication (RFC 1929).
+    SocksRequested {
+        /// The destination as sent: `host:port` when the proxy resolves the name (`socks5h`),
+        /// `address:port` otherwise (IPv6 in brackets).
+        target: String,
+        /// True when a host name was sent for the proxy to resolve.
+        remote_resolve: bool,
+        /// True when the proxy asked for the username and password and accepted them.
+        authenticated: bool,
+    },
+    /// The SOCKS5 proxy connected to the origin: the tunnel is open.
+    SocksGranted {
+        /// The address the proxy reports it bound for the connection, as text
+        /// (`address:port`, or `name:port` when it reports a name).
+        bound: String,
+    },
     /// The request is being sent.
     SendingRequest {
         /// The request head exactly as written to the connection (request line and fields,

@@ -1,4 +1,4 @@
-//! Proxies: where they are and how to authenticate to them.
+//! Proxies: where they are, which protocol they speak, and how to authenticate to them.
 
 use std::fmt;
 
@@ -7,27 +7,75 @@ use http::HeaderValue;
 
 use crate::error::{Error, ErrorKind};
 
-/// An HTTP proxy: `http` URLs go through it in absolute-form, `https` URLs through a CONNECT
-/// tunnel. Credentials, if any, are sent with Basic authentication.
+/// The protocol a [`Proxy`] speaks.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProxyKind {
+    /// An HTTP proxy (`http://`): `http` URLs go to it in absolute-form, `https` URLs through
+    /// a CONNECT tunnel; credentials are sent with Basic (or Digest when it asks).
+    Http,
+    /// A SOCKS5 proxy (RFC 1928, `socks5://`) that is sent the origin's address: the client
+    /// resolves the host name itself. Credentials are RFC 1929's username and password.
+    Socks5,
+    /// A SOCKS5 proxy (`socks5h://`) that is sent the origin's host name to resolve itself
+    /// (an IP literal is still sent as an address). Credentials as for
+    /// [`Socks5`](ProxyKind::Socks5).
+    Socks5h,
+}
+
+impl ProxyKind {
+    /// True for the two SOCKS5 kinds.
+    pub fn is_socks(self) -> bool {
+        matches!(self, ProxyKind::Socks5 | ProxyKind::Socks5h)
+    }
+
+    /// The URL scheme that names this kind (`http`, `socks5`, `socks5h`).
+    pub fn scheme(self) -> &'static str {
+        match self {
+            ProxyKind::Http => "http",
+            ProxyKind::Socks5 => "socks5",
+            ProxyKind::Socks5h => "socks5h",
+        }
+    }
+}
+
+/// A proxy: an HTTP proxy (`http` URLs go through it in absolute-form, `https` URLs through a
+/// CONNECT tunnel, credentials sent with Basic), or a SOCKS5 proxy (every URL goes through a
+/// SOCKS5 tunnel: plain requests in origin-form, https with TLS inside the tunnel,
+/// credentials with RFC 1929's username/password authentication).
 ///
 /// ```
+/// use envoi::{Proxy, ProxyKind};
+///
 /// let proxy = envoi::Proxy::parse("http://user:secret@127.0.0.1:8888")?;
 /// assert_eq!(proxy.host(), "127.0.0.1");
 /// assert_eq!(proxy.port(), 8888);
+/// assert_eq!(proxy.kind(), ProxyKind::Http);
+///
+/// let socks = Proxy::parse("socks5h://127.0.0.1")?;
+/// assert_eq!((socks.kind(), socks.port()), (ProxyKind::Socks5h, 1080));
 /// # Ok::<(), envoi::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Proxy {
+    kind: ProxyKind,
     host: String,
     port: u16,
     authorization: Option<HeaderValue>,
-    /// Kept to answer a Digest challenge (407) as well as to send Basic at once.
+    /// Kept to answer a Digest challenge (407) as well as to send Basic at once, and for
+    /// SOCKS5's username/password authentication.
     credentials: Option<(String, String)>,
 }
 
 impl Proxy {
-    /// Parses `http://[user:password@]host[:port]` (port 1080 when absent, as curl does; a
-    /// bare `host:port` is read as http).
+    /// Parses `SCHEME://[user:password@]host[:port]`, where the scheme is `http`, `socks5`
+    /// (the client resolves the origin's name) or `socks5h` (the proxy does). The port is
+    /// 1080 when absent, as curl has it; a bare `host:port` is read as http. Credentials are
+    /// percent-decoded.
+    ///
+    /// # Errors
+    /// [`ErrorKind::UnsupportedScheme`] for any other scheme (`https`, `socks4`...), and
+    /// [`ErrorKind::InvalidUrl`] for text that is not a URL with a host.
     pub fn parse(text: &str) -> Result<Proxy, Error> {
         let with_scheme = if text.contains("://") {
             text.to_owned()
@@ -37,27 +85,28 @@ impl Proxy {
         let invalid =
             |why: &str| Error::new(ErrorKind::InvalidUrl, format!("proxy `{text}`: {why}"));
         let url = url::Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
-        if url.scheme() != "http" {
-            return Err(Error::new(
-                ErrorKind::UnsupportedScheme,
-                format!(
-                    "proxy scheme `{}` (only http proxies are supported)",
-                    url.scheme()
-                ),
-            ));
-        }
+        let kind = match url.scheme() {
+            "http" => ProxyKind::Http,
+            "socks5" => ProxyKind::Socks5,
+            "socks5h" => ProxyKind::Socks5h,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedScheme,
+                    format!(
+                        "proxy scheme `{other}` (only http, socks5 and socks5h proxies are \
+                         supported)"
+                    ),
+                ))
+            }
+        };
         let host = url
             .host_str()
+            .filter(|h| !h.is_empty())
             .ok_or_else(|| invalid("no host"))?
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let mut proxy = Proxy {
-            host,
-            port: url.port().unwrap_or(1080),
-            authorization: None,
-            credentials: None,
-        };
+        let mut proxy = Proxy::new(host, url.port().unwrap_or(1080)).with_kind(kind);
         if !url.username().is_empty() {
             let user = percent_encoding::percent_decode_str(url.username()).decode_utf8_lossy();
             let pass = url
@@ -69,9 +118,10 @@ impl Proxy {
         Ok(proxy)
     }
 
-    /// A proxy at `host:port` without credentials.
+    /// An HTTP proxy at `host:port` without credentials.
     pub fn new(host: impl Into<String>, port: u16) -> Proxy {
         Proxy {
+            kind: ProxyKind::Http,
             host: host.into(),
             port,
             authorization: None,
@@ -79,12 +129,42 @@ impl Proxy {
         }
     }
 
-    /// Sets Basic credentials for the proxy (`Proxy-Authorization`).
+    /// A SOCKS5 proxy at `host:port` that is sent addresses: the client resolves the origin's
+    /// host name (`socks5://`).
+    ///
+    /// ```
+    /// let proxy = envoi::Proxy::socks5("127.0.0.1", 1080).basic_auth("user", "secret");
+    /// assert_eq!(proxy.kind(), envoi::ProxyKind::Socks5);
+    /// ```
+    pub fn socks5(host: impl Into<String>, port: u16) -> Proxy {
+        Proxy::new(host, port).with_kind(ProxyKind::Socks5)
+    }
+
+    /// A SOCKS5 proxy at `host:port` that is sent host names to resolve itself
+    /// (`socks5h://`).
+    pub fn socks5h(host: impl Into<String>, port: u16) -> Proxy {
+        Proxy::new(host, port).with_kind(ProxyKind::Socks5h)
+    }
+
+    /// The same proxy, speaking `kind`.
+    pub fn with_kind(mut self, kind: ProxyKind) -> Proxy {
+        self.kind = kind;
+        self
+    }
+
+    /// Sets the credentials for the proxy: sent with Basic (`Proxy-Authorization`) to an
+    /// HTTP proxy, or as RFC 1929's username and password to a SOCKS5 proxy (each at most
+    /// 255 bytes there; a longer one fails the request before anything is sent).
     pub fn basic_auth(mut self, user: &str, password: &str) -> Proxy {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         self.authorization = HeaderValue::from_str(&format!("Basic {token}")).ok();
         self.credentials = Some((user.to_owned(), password.to_owned()));
         self
+    }
+
+    /// The protocol the proxy speaks.
+    pub fn kind(&self) -> ProxyKind {
+        self.kind
     }
 
     /// The proxy's host.
@@ -101,6 +181,13 @@ impl Proxy {
         self.authorization.as_ref()
     }
 
+    /// The user name and password, if set.
+    pub(crate) fn credentials(&self) -> Option<(&str, &str)> {
+        self.credentials
+            .as_ref()
+            .map(|(user, password)| (user.as_str(), password.as_str()))
+    }
+
     /// The credentials, as an [`Auth`](crate::Auth) that answers any scheme the proxy asks.
     pub(crate) fn auth(&self) -> Option<crate::Auth> {
         let (user, password) = self.credentials.as_ref()?;
@@ -112,9 +199,10 @@ impl fmt::Debug for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print credentials.
         f.debug_struct("Proxy")
+            .field("kind", &self.kind)
             .field("host", &self.host)
             .field("port", &self.port)
-            .field("credentials", &self.authorization.is_some())
+            .field("credentials", &self.credentials.is_some())
             .finish()
     }
 }
@@ -136,17 +224,59 @@ mod tests {
     fn bare_host_port_and_default_port() {
         assert_eq!(Proxy::parse("[::1]:8080").unwrap().host(), "::1");
         assert_eq!(Proxy::parse("127.0.0.1").unwrap().port(), 1080);
+        assert_eq!(Proxy::parse("127.0.0.1").unwrap().kind(), ProxyKind::Http);
     }
 
     #[test]
-    fn non_http_proxy_schemes_are_refused() {
+    fn socks5_and_socks5h_are_parsed_with_credentials_and_the_default_port() {
+        let p = Proxy::parse("socks5://us%3Aer:p%40ss@127.0.0.1").unwrap();
+        assert_eq!(p.kind(), ProxyKind::Socks5);
+        assert_eq!((p.host(), p.port()), ("127.0.0.1", 1080));
+        assert_eq!(p.credentials(), Some(("us:er", "p@ss")));
+        assert!(!format!("{p:?}").contains("p@ss"));
+        let h = Proxy::parse("socks5h://[::1]:9050").unwrap();
+        assert_eq!(h.kind(), ProxyKind::Socks5h);
+        assert_eq!((h.host(), h.port()), ("::1", 9050));
+        assert_eq!(h.credentials(), None);
+        let named = Proxy::parse("SOCKS5H://proxy.example:1081").unwrap();
         assert_eq!(
-            Proxy::parse("socks5://127.0.0.1:1080").unwrap_err().kind(),
-            ErrorKind::UnsupportedScheme
+            (named.kind(), named.host(), named.port()),
+            (ProxyKind::Socks5h, "proxy.example", 1081)
         );
-        assert_eq!(
-            Proxy::parse("http://").unwrap_err().kind(),
-            ErrorKind::InvalidUrl
-        );
+        assert!(ProxyKind::Socks5.is_socks() && !ProxyKind::Http.is_socks());
+        assert_eq!(ProxyKind::Socks5h.scheme(), "socks5h");
+    }
+
+    #[test]
+    fn the_kind_is_part_of_the_proxy_identity() {
+        let http = Proxy::new("127.0.0.1", 1080);
+        let socks5 = Proxy::socks5("127.0.0.1", 1080);
+        let socks5h = Proxy::socks5h("127.0.0.1", 1080);
+        assert_ne!(http, socks5);
+        assert_ne!(socks5, socks5h);
+        assert_eq!(socks5, Proxy::parse("socks5://127.0.0.1:1080").unwrap());
+    }
+
+    #[test]
+    fn other_proxy_schemes_are_refused() {
+        for text in [
+            "socks4://127.0.0.1:1080",
+            "socks4a://127.0.0.1",
+            "socks://127.0.0.1",
+            "https://127.0.0.1",
+        ] {
+            assert_eq!(
+                Proxy::parse(text).unwrap_err().kind(),
+                ErrorKind::UnsupportedScheme,
+                "{text}"
+            );
+        }
+        for text in ["http://", "socks5://", "socks5h://:1080"] {
+            assert_eq!(
+                Proxy::parse(text).unwrap_err().kind(),
+                ErrorKind::InvalidUrl,
+                "{text}"
+            );
+        }
     }
 }

@@ -1,12 +1,13 @@
 //! `-x`, `-U` and `--noproxy` through a real tinyproxy (from apt) started on loopback, with
-//! envoi and curl side by side.
+//! envoi and curl side by side; SOCKS5's `-v` lines and the proxy combinations envoi refuses
+//! (the SOCKS5 comparison cases are under `tests/cases/socks/`).
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{env, envoi, normalize, run, CURL, PROCESS_TIMEOUT};
+use crate::support::{env, envoi, envoi_run, normalize, run, CURL, PROCESS_TIMEOUT};
 
 /// A tinyproxy requiring `user:secret`, stopped on drop.
 struct Tinyproxy {
@@ -158,4 +159,116 @@ fn proxies_work_as_in_curl() {
     let (e, c, _, _) = both("proxy-connect-407", &args);
     assert_eq!(e, Some(67));
     assert_eq!(c, Some(56));
+}
+
+/// The `*` and `>` lines of a `-v` run.
+fn info_and_sent(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("* ") || l.starts_with("> "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn verbose_shows_the_socks5_request_and_grant_in_curls_words() {
+    let env = env();
+    let port = env.server.http_addr().port();
+    let url = format!("http://localhost:{port}/get");
+    let remote = [
+        "-s",
+        "-v",
+        "-o",
+        "/dev/null",
+        "-x",
+        "socks5h://{socks5}",
+        &url,
+    ];
+    let local = [
+        "-s",
+        "-v",
+        "-o",
+        "/dev/null",
+        "--socks5",
+        "{socks5}",
+        "--resolve",
+        &format!("localhost:{port}:127.0.0.1"),
+        &url,
+    ];
+    let cases = [
+        (
+            &remote[..],
+            format!("* SOCKS5 connect to localhost:{port} (remotely resolved)"),
+        ),
+        (
+            &local[..],
+            format!("* SOCKS5 connect to IPv4 127.0.0.1:{port} (locally resolved)"),
+        ),
+    ];
+    for (i, (args, connect_line)) in cases.into_iter().enumerate() {
+        let (out, _) = envoi_run(&format!("socks-verbose-{i}"), args);
+        assert_eq!(out.code, Some(0), "{}", out.stderr_text());
+        let envoi = info_and_sent(&out.stderr_text());
+        let c = run(
+            Path::new(CURL),
+            &args.iter().map(|a| env.expand(a)).collect::<Vec<_>>(),
+            &env.scratch(&format!("socks-verbose-curl-{i}")),
+            None,
+            PROCESS_TIMEOUT,
+        );
+        let curl = info_and_sent(&c.stderr_text());
+        // The same two lines as curl, in the same place: after the proxy's TCP connection,
+        // before the request, which goes in origin form.
+        for lines in [&envoi, &curl] {
+            let at = |line: &str| lines.iter().position(|l| l == line);
+            let connect = at(&connect_line);
+            let granted = at("* SOCKS5 request granted.");
+            let request = at("> GET /get HTTP/1.1");
+            assert!(
+                connect.is_some() && connect < granted && granted < request,
+                "{lines:#?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn socks4_and_a_socks5_proxy_in_front_of_another_are_not_built_in() {
+    let cases: [&[&str]; 3] = [
+        &["-s", "-x", "socks4://{socks5}", "{http}/get"],
+        &["-s", "-x", "socks4a://{socks5}", "{http}/get"],
+        &[
+            "-s",
+            "--socks5",
+            "{socks5}",
+            "-x",
+            "http://127.0.0.1:9",
+            "{http}/get",
+        ],
+    ];
+    for (i, args) in cases.into_iter().enumerate() {
+        let (out, _) = envoi_run(&format!("socks-not-built-in-{i}"), args);
+        assert_eq!(out.code, Some(4), "{args:?}: {}", out.stderr_text());
+    }
+    // `-x ''` turns the proxy off, which leaves the SOCKS5 proxy alone.
+    let args = [
+        "-s",
+        "-x",
+        "",
+        "--socks5-hostname",
+        "{socks5}",
+        "{http}/range/3",
+    ];
+    let (out, _) = envoi_run("socks-with-empty-x", &args);
+    assert_eq!(out.code, Some(0), "{}", out.stderr_text());
+    assert_eq!(out.stdout_text(), "abc");
+    let requests = env().server.socks5().requests();
+    let port = env().server.http_addr().port();
+    assert!(
+        requests.iter().any(|r| r.target
+            == envoi_testserver::SocksTarget::Address(
+                format!("127.0.0.1:{port}").parse().unwrap()
+            )),
+        "{requests:?}"
+    );
 }

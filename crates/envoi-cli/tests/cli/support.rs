@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use envoi_testserver::{CertKind, TestServer};
+use envoi_testserver::{CertKind, SocksEndpoint, SocksOptions, TestServer};
 
 /// The envoi binary under test.
 pub fn envoi() -> PathBuf {
@@ -27,6 +27,8 @@ pub struct Env {
     pub server: TestServer,
     pub dir: PathBuf,
     pub refused_port: u16,
+    /// A SOCKS5 endpoint that requires `user:secret`.
+    pub socks_auth: SocksEndpoint,
 }
 
 /// The test server, started once for the whole test binary.
@@ -52,10 +54,17 @@ pub fn env() -> &'static Env {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free port");
+        let socks_auth = server
+            .start_socks5(SocksOptions {
+                credentials: Some(("user".into(), "secret".into())),
+                ..SocksOptions::default()
+            })
+            .expect("a SOCKS5 endpoint");
         Env {
             server,
             dir,
             refused_port,
+            socks_auth,
         }
     })
 }
@@ -79,8 +88,11 @@ fn remove_stale_dirs() {
 
 impl Env {
     /// Placeholders usable in case files: `{http}`, `{https}`, `{host}`, `{port}`,
-    /// `{refused}`, `{tls-KIND}`, `{client-auth}`, `{ca}`, `{crl}`, `{client-cert}`,
-    /// `{client-key}`.
+    /// `{refused}` (a URL) and `{refused-addr}` (its `127.0.0.1:PORT`), `{tls-KIND}`,
+    /// `{client-auth}`, `{ca}`, `{crl}`, `{client-cert}`, `{client-key}`, and the test
+    /// server's SOCKS5 endpoints as `127.0.0.1:PORT`: `{socks5}` (no authentication) and
+    /// `{socks5-auth}` (requires `user:secret`). Both resolve only `localhost` names and
+    /// connect only to loopback: any other name is refused with reply 4.
     pub fn placeholders(&self) -> BTreeMap<String, String> {
         let s = &self.server;
         let mut map = BTreeMap::new();
@@ -96,6 +108,12 @@ impl Env {
             "{refused}".into(),
             format!("http://127.0.0.1:{}", self.refused_port),
         );
+        map.insert(
+            "{refused-addr}".into(),
+            format!("127.0.0.1:{}", self.refused_port),
+        );
+        map.insert("{socks5}".into(), s.socks5_addr().to_string());
+        map.insert("{socks5-auth}".into(), self.socks_auth.addr().to_string());
         for kind in CertKind::ALL {
             map.insert(
                 format!("{{tls-{}}}", kind.name()),

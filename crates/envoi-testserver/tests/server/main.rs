@@ -6,5 +6,6 @@ mod support;
 mod httpbin;
 mod lifecycle;
 mod raw;
+mod socks;
 mod tls;
 mod transfer;

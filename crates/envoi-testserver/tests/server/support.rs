@@ -195,6 +195,14 @@ pub fn connect(addr: SocketAddr) -> Client<TcpStream> {
     }
 }
 
+/// A client over a connection already open to a server at `host` (a SOCKS5 tunnel, say).
+pub fn over(tcp: TcpStream, host: &str) -> Client<TcpStream> {
+    Client {
+        io: BufReader::new(tcp),
+        host: host.to_owned(),
+    }
+}
+
 /// A TLS connection to `addr` for `localhost`, handshake completed.
 pub fn connect_tls(
     addr: SocketAddr,

@@ -1,7 +1,8 @@
 //! Opening connections for the async front end: resolution, TCP with Happy Eyeballs, a
-//! CONNECT tunnel through a proxy, then TLS through tokio-rustls. Every decision is the shared
-//! transport's (address order, the CONNECT request and the reading of its answer, the TLS
-//! configuration, server name and error classification); only the waiting is tokio's.
+//! CONNECT tunnel through an HTTP proxy or a SOCKS5 tunnel, then TLS through tokio-rustls.
+//! Every decision is the shared transport's (address order, the CONNECT request and the
+//! reading of its answer, the SOCKS5 handshake, the TLS configuration, server name and error
+//! classification); only the waiting is tokio's.
 
 use std::future::{poll_fn, Future};
 use std::io;
@@ -21,12 +22,15 @@ use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::Deadlines;
 use crate::transport::route::Route;
+use crate::transport::socks::{self, Need};
 use crate::transport::tcp::{connect_error, ATTEMPT_DELAY};
 use crate::transport::tls::{self, HandshakeFacts};
 use crate::transport::{dns, tunnel};
 
 /// Opens a connection for `route`: to the origin, or to its proxy (with a CONNECT tunnel for
-/// https), and with TLS for https. Resolution, TCP and TLS share the connect deadline.
+/// https through an HTTP proxy, a SOCKS5 tunnel for anything through a SOCKS5 proxy), and
+/// with TLS for https, inside the tunnel. Resolution, TCP, the tunnel and TLS share the
+/// connect deadline.
 pub(crate) async fn open(
     client: &Arc<ClientInner>,
     route: &Route,
@@ -49,6 +53,8 @@ pub(crate) async fn open(
     });
     if route.is_tunnel() {
         open_tunnel(client, route, &mut tcp, deadline, sink).await?;
+    } else if route.is_socks() {
+        open_socks(client, route, &mut tcp, deadline, sink).await?;
     }
     if !route.https {
         return Ok((AsyncStream::Plain(tcp), peer));
@@ -203,6 +209,64 @@ async fn open_tunnel(
                 Err(Error::new(
                     ErrorKind::Timeout(TimeoutPhase::Connect),
                     "proxy CONNECT",
+                ))
+            }),
+    }
+}
+
+/// The SOCKS5 handshake: the origin's name resolved first when the proxy is sent an
+/// address, then the shared machine's bytes written and read (never more than it asks for),
+/// within the connect deadline.
+async fn open_socks(
+    client: &Arc<ClientInner>,
+    route: &Route,
+    tcp: &mut TcpStream,
+    deadline: Option<Instant>,
+    sink: &mut EventSink,
+) -> Result<(), Error> {
+    let talk = async {
+        let target = match socks::target(route) {
+            Some(target) => target,
+            None => {
+                let addrs = resolve(client, &route.host, route.port, deadline)
+                    .await
+                    .map_err(|e| socks::unresolved(route, e))?;
+                socks::resolved(route, &addrs)?
+            }
+        };
+        let mut handshake = socks::start(route, target)?;
+        let mut buf = [0u8; socks::MAX_REPLY];
+        loop {
+            match handshake.need() {
+                Need::Open => return Ok(()),
+                Need::Write(bytes) => {
+                    let n = tcp.write(bytes).await.map_err(socks::io_failed)?;
+                    if n == 0 {
+                        return Err(socks::io_failed(io::ErrorKind::WriteZero.into()));
+                    }
+                    handshake.wrote(n);
+                }
+                Need::Read(want) => {
+                    let n = tcp
+                        .read(&mut buf[..want.min(socks::MAX_REPLY)])
+                        .await
+                        .map_err(socks::io_failed)?;
+                    if n == 0 {
+                        return Err(handshake.receive_eof());
+                    }
+                    handshake.receive(&buf[..n], sink)?;
+                }
+            }
+        }
+    };
+    match deadline {
+        None => talk.await,
+        Some(d) => tokio::time::timeout_at(d.into(), talk)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorKind::Timeout(TimeoutPhase::Connect),
+                    "SOCKS5 handshake",
                 ))
             }),
     }

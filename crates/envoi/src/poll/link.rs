@@ -1,5 +1,6 @@
 //! Opening a connection one step at a time: resolution on the resolver thread, a non-blocking
-//! TCP connect, a CONNECT tunnel through a proxy for https, then the TLS handshake. Each step
+//! TCP connect, a CONNECT tunnel through an HTTP proxy for https or a SOCKS5 tunnel (the
+//! shared handshake machine, on the non-blocking socket), then the TLS handshake. Each step
 //! does what can be done now and returns; the connect deadline bounds the whole.
 
 use std::net::{SocketAddr, TcpStream};
@@ -16,7 +17,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::transport::route::Route;
-use crate::transport::tunnel;
+use crate::transport::{socks, tunnel};
 
 /// What TLS needs to start: the shared configuration and the name to verify and send.
 #[derive(Clone)]
@@ -45,6 +46,16 @@ enum Step {
         proto: Box<envoi_proto::Connection>,
         out: Vec<u8>,
         written: usize,
+    },
+    /// The origin's name being resolved for a socks5 proxy, which is sent an address.
+    SocksResolving {
+        tcp: TcpStream,
+        pending: Pending,
+    },
+    /// The SOCKS5 handshake with the proxy.
+    Socks {
+        tcp: TcpStream,
+        handshake: Box<socks::Handshake>,
     },
     Handshaking(PollStream),
     /// Transient: the value while a step is being replaced.
@@ -169,6 +180,35 @@ impl Opening {
                         return Ok(None);
                     }
                 }
+                Step::SocksResolving { tcp, mut pending } => match pending.try_answer() {
+                    None => {
+                        self.step = Step::SocksResolving { tcp, pending };
+                        return Ok(None);
+                    }
+                    Some(answer) => {
+                        let addrs = answer.map_err(|e| socks::unresolved(&self.route, e))?;
+                        let target = socks::resolved(&self.route, &addrs)?;
+                        self.phase = TimeoutPhase::Connect;
+                        let handshake = Box::new(socks::start(&self.route, target)?);
+                        self.step = Step::Socks { tcp, handshake };
+                    }
+                },
+                Step::Socks {
+                    mut tcp,
+                    mut handshake,
+                } => {
+                    // A few hundred bytes at most each way: bounded work per step.
+                    if !socks::pump(&mut tcp, &mut handshake, sink)? {
+                        self.step = Step::Socks { tcp, handshake };
+                        return Ok(None);
+                    }
+                    if !self.route.https {
+                        return Ok(Some((PollStream::plain(Transport::Tcp(tcp)), self.peer)));
+                    }
+                    if let Some(open) = self.start_tls(Transport::Tcp(tcp), sink)? {
+                        return Ok(Some(open));
+                    }
+                }
                 Step::Handshaking(mut stream) => {
                     if !stream.handshake()? {
                         self.step = Step::Handshaking(stream);
@@ -191,7 +231,8 @@ impl Opening {
         self.phase = TimeoutPhase::Connect;
     }
 
-    /// TCP is up: open the tunnel, start TLS, or hand the plain stream over.
+    /// TCP is up: open the tunnel (CONNECT or SOCKS5), start TLS, or hand the plain stream
+    /// over.
     fn connected(
         &mut self,
         tcp: TcpStream,
@@ -210,6 +251,25 @@ impl Opening {
                 proto: Box::new(proto),
                 out,
                 written: 0,
+            };
+            return Ok(None);
+        }
+        if self.route.is_socks() {
+            self.step = match socks::target(&self.route) {
+                Some(target) => Step::Socks {
+                    tcp,
+                    handshake: Box::new(socks::start(&self.route, target)?),
+                },
+                None => {
+                    // socks5: the client resolves the origin's name, on the resolver thread.
+                    self.phase = TimeoutPhase::Resolve;
+                    let pending = resolver::resolve(
+                        Arc::clone(&self.config),
+                        &self.route.host,
+                        self.route.port,
+                    );
+                    Step::SocksResolving { tcp, pending }
+                }
             };
             return Ok(None);
         }
@@ -242,6 +302,11 @@ impl Opening {
             Step::Tunneling {
                 tcp, out, written, ..
             } => super::connect::wait_for(tcp, *written < out.len(), max),
+            Step::SocksResolving { pending, .. } => pending.wait(max),
+            Step::Socks { tcp, handshake } => {
+                let write = matches!(handshake.need(), socks::Need::Write(_));
+                super::connect::wait_for(tcp, write, max)
+            }
             Step::Handshaking(stream) => stream.wait(false, max),
             Step::Gone => {}
         }

@@ -1,8 +1,10 @@
-//! Opening connections: resolution, TCP, a proxy tunnel if the route has one, then TLS.
+//! Opening connections: resolution, TCP, a proxy tunnel if the route has one (CONNECT through
+//! an HTTP proxy, or SOCKS5), then TLS.
 
 pub(crate) mod dns;
 mod handshake;
 pub(crate) mod route;
+pub(crate) mod socks;
 pub(crate) mod stream;
 pub(crate) mod tcp;
 pub(crate) mod tls;
@@ -19,7 +21,9 @@ use route::Route;
 use stream::Stream;
 
 /// Opens a connection for `route`: to the origin, or to its proxy (with a CONNECT tunnel for
-/// https), and with TLS for https. Resolution, TCP and TLS share the connect deadline.
+/// https through an HTTP proxy, a SOCKS5 tunnel for anything through a SOCKS5 proxy), and
+/// with TLS for https, inside the tunnel. Resolution, TCP, the tunnel and TLS share the
+/// connect deadline.
 pub(crate) fn open(
     config: &Config,
     tls_config: Option<&Arc<rustls::ClientConfig>>,
@@ -43,6 +47,8 @@ pub(crate) fn open(
     });
     if route.is_tunnel() {
         tunnel::connect(config, route, &mut tcp, deadline, sink)?;
+    } else if route.is_socks() {
+        socks::connect(config, route, &mut tcp, deadline, sink)?;
     }
     if !route.https {
         return Ok((Stream::Plain(tcp), peer));

@@ -5,7 +5,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::proxy::Proxy;
+use crate::proxy::{Proxy, ProxyKind};
 
 /// The origin of a request and how it is reached.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -37,14 +37,26 @@ impl Route {
         })
     }
 
-    /// True when requests go to a proxy in absolute-form (http through a proxy).
+    /// True when requests go to a proxy in absolute-form (http through an HTTP proxy). A
+    /// SOCKS5 tunnel carries origin-form requests, as a direct connection does.
     pub(crate) fn is_forward_proxy(&self) -> bool {
-        self.proxy.is_some() && !self.https
+        self.http_proxy() && !self.https
     }
 
-    /// True when a CONNECT tunnel goes through a proxy first (https through a proxy).
+    /// True when a CONNECT tunnel goes through a proxy first (https through an HTTP proxy).
     pub(crate) fn is_tunnel(&self) -> bool {
-        self.proxy.is_some() && self.https
+        self.http_proxy() && self.https
+    }
+
+    /// True when every request of the route goes through a SOCKS5 tunnel (http and https).
+    pub(crate) fn is_socks(&self) -> bool {
+        self.proxy.as_ref().is_some_and(|p| p.kind().is_socks())
+    }
+
+    fn http_proxy(&self) -> bool {
+        self.proxy
+            .as_ref()
+            .is_some_and(|p| p.kind() == ProxyKind::Http)
     }
 
     /// The host and port to open a TCP connection to.
@@ -83,5 +95,30 @@ mod tests {
         config.no_proxy = vec!["h".into()];
         let r = Route::for_url(&Url::parse("http://h:8080/").unwrap(), &config).unwrap();
         assert!(r.proxy.is_none());
+    }
+
+    #[test]
+    fn socks_routes_are_neither_forward_proxies_nor_connect_tunnels() {
+        let mut config = Config::default();
+        for url in ["http://h:8080/", "https://h/"] {
+            let url = Url::parse(url).unwrap();
+            config.http_proxy = Some(Proxy::socks5h("127.0.0.1", 1080));
+            config.https_proxy = config.http_proxy.clone();
+            let h = Route::for_url(&url, &config).unwrap();
+            assert!(h.is_socks() && !h.is_forward_proxy() && !h.is_tunnel());
+            assert_eq!(h.connect_target(), ("127.0.0.1", 1080));
+            config.http_proxy = Some(Proxy::socks5("127.0.0.1", 1080));
+            config.https_proxy = config.http_proxy.clone();
+            let local = Route::for_url(&url, &config).unwrap();
+            assert!(local.is_socks());
+            // The pool key tells the kinds apart: a connection opened through one is never
+            // reused for the other.
+            assert_ne!(h, local);
+            config.http_proxy = Some(Proxy::new("127.0.0.1", 1080));
+            config.https_proxy = config.http_proxy.clone();
+            let http = Route::for_url(&url, &config).unwrap();
+            assert!(!http.is_socks());
+            assert_ne!(http, local);
+        }
     }
 }
