@@ -19,6 +19,7 @@ macro_rules! behaviours {
         behaviours!(@tests $front_end;
             basics::get_returns_status_headers_and_json,
             basics::post_body_reaches_the_server,
+            basics::expect_100_continue_sends_the_body_as_soon_as_the_server_says_continue,
             basics::multipart_and_urlencoded_forms_reach_the_server_and_survive_a_307,
             basics::large_body_arrives_whole,
             basics::chunked_body_arrives_whole,

@@ -1,5 +1,7 @@
 //! Requests and responses that go as they should.
 
+use std::time::Duration;
+
 use crate::support::*;
 
 pub fn get_returns_status_headers_and_json(fe: &dyn FrontEnd) {
@@ -67,6 +69,38 @@ pub fn multipart_and_urlencoded_forms_reach_the_server_and_survive_a_307(fe: &dy
         assert_eq!(json["form"]["é"], "=", "{target}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+pub fn expect_100_continue_sends_the_body_as_soon_as_the_server_says_continue(fe: &dyn FrontEnd) {
+    // The wait for 100 Continue may last 10 s: a body that only went out when it ran out
+    // would take that long; it must go when the server's 100 comes.
+    let server = TestServer::start();
+    let payload = "expected ".repeat(20_000);
+    let bodies = [
+        envoi::Body::from_bytes(payload.clone()),
+        envoi::Body::from_reader(
+            std::io::Cursor::new(payload.clone().into_bytes()),
+            payload.len() as u64,
+        ),
+    ];
+    for body in bodies {
+        let (builder, seen) = recording(builder().expect_continue_timeout(Duration::from_secs(10)));
+        let mut request = Request::new(Method::POST, &server.url("/post")).unwrap();
+        request.append_header("Expect", "100-continue").unwrap();
+        request.set_body(body);
+        let started = std::time::Instant::now();
+        let out = fe.fetch(builder, &request).unwrap();
+        assert_eq!(out.json()["data"], payload.as_str());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let interim = seen.lock().unwrap().iter().any(|e| {
+            matches!(e, envoi::EventKind::InterimResponse { status, .. } if status.as_u16() == 100)
+        });
+        assert!(interim, "the server's 100 Continue was seen");
+    }
 }
 
 pub fn large_body_arrives_whole(fe: &dyn FrontEnd) {
