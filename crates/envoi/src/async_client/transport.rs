@@ -111,14 +111,11 @@ async fn connect(
     if let [addr] = addrs {
         sink.emit(EventKind::Connecting { addr: *addr });
         let attempt = async { connect_one(*addr).await.map_err(|e| (*addr, e)) };
-        return match deadline {
-            None => attempt.await,
-            Some(d) => tokio::time::timeout_at(d.into(), attempt)
-                .await
-                .unwrap_or_else(|_| Err((*addr, timed_out()))),
-        }
-        .map(|s| (s, *addr))
-        .map_err(|(addr, e)| connect_error(addr, e, deadline));
+        return before(deadline, attempt)
+            .await
+            .unwrap_or_else(|| Err((*addr, timed_out())))
+            .map(|s| (s, *addr))
+            .map_err(|(addr, e)| connect_error(addr, e, deadline));
     }
     let mut attempts = JoinSet::new();
     let mut next = 0;
@@ -145,17 +142,11 @@ async fn connect(
             }
         }
     };
-    let won = match deadline {
-        None => race.await,
-        Some(d) => match tokio::time::timeout_at(d.into(), race).await {
-            Ok(won) => won,
-            Err(_) => {
-                return Err(Error::new(
-                    ErrorKind::Timeout(TimeoutPhase::Connect),
-                    format!("no answer from {next} addresses"),
-                ))
-            }
-        },
+    let Some(won) = before(deadline, race).await else {
+        return Err(Error::new(
+            ErrorKind::Timeout(TimeoutPhase::Connect),
+            format!("no answer from {next} addresses"),
+        ));
     };
     if let Some(won) = won {
         return Ok(won);
@@ -201,17 +192,12 @@ async fn open_tunnel(
         }
         Ok(())
     };
-    match deadline {
-        None => talk.await,
-        Some(d) => tokio::time::timeout_at(d.into(), talk)
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::new(
-                    ErrorKind::Timeout(TimeoutPhase::Connect),
-                    "proxy CONNECT",
-                ))
-            }),
-    }
+    before(deadline, talk).await.unwrap_or_else(|| {
+        Err(Error::new(
+            ErrorKind::Timeout(TimeoutPhase::Connect),
+            "proxy CONNECT",
+        ))
+    })
 }
 
 /// The SOCKS5 handshake: the origin's name resolved first when the proxy is sent an
@@ -259,17 +245,12 @@ async fn open_socks(
             }
         }
     };
-    match deadline {
-        None => talk.await,
-        Some(d) => tokio::time::timeout_at(d.into(), talk)
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::new(
-                    ErrorKind::Timeout(TimeoutPhase::Connect),
-                    "SOCKS5 handshake",
-                ))
-            }),
-    }
+    before(deadline, talk).await.unwrap_or_else(|| {
+        Err(Error::new(
+            ErrorKind::Timeout(TimeoutPhase::Connect),
+            "SOCKS5 handshake",
+        ))
+    })
 }
 
 /// The TLS handshake with the client's shared rustls configuration; every poll of the
@@ -289,12 +270,9 @@ async fn handshake(
         tokio::io::BufReader::with_capacity(crate::transport::stream::TLS_READ_BUFFER, tcp);
     let mut connecting = client.tls.connect(name, buffered);
     let handshake = poll_fn(|cx| facts.observe(|| Pin::new(&mut connecting).poll(cx)));
-    let finished = match deadline {
-        None => handshake.await,
-        Some(d) => tokio::time::timeout_at(d.into(), handshake)
-            .await
-            .map_err(|_| Error::new(ErrorKind::Timeout(TimeoutPhase::Tls), host.to_owned()))?,
-    };
+    let finished = before(deadline, handshake)
+        .await
+        .ok_or_else(|| Error::new(ErrorKind::Timeout(TimeoutPhase::Tls), host.to_owned()))?;
     let inner = finished.map_err(|e| tls::classify_io(e, &facts))?;
     let version = inner
         .get_ref()
@@ -305,4 +283,12 @@ async fn handshake(
         .to_owned();
     sink.emit(EventKind::TlsHandshakeDone { version });
     Ok(AsyncStream::Tls(Box::new(TlsConn { inner, facts })))
+}
+
+/// The outcome of `work`, or `None` when the deadline passes first.
+async fn before<F: Future>(deadline: Option<Instant>, work: F) -> Option<F::Output> {
+    match deadline {
+        None => Some(work.await),
+        Some(d) => tokio::time::timeout_at(d.into(), work).await.ok(),
+    }
 }
