@@ -119,6 +119,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    section("6. A form with a file, through a SOCKS5 proxy, redirected with a 307");
+    let notes = std::env::temp_dir().join(format!("envoi-tour-{}.txt", std::process::id()));
+    std::fs::write(&notes, "a file sent as a form part, streamed from disk\n")?;
+    let form = envoi::multipart::Form::new()
+        .text("title", "tour")
+        .file("notes", &notes)?;
+    let socks = envoi::Proxy::parse(&format!("socks5h://{}", server.socks5_addr()))?;
+    let through_socks = envoi::blocking::Client::builder()
+        .http_proxy(socks)
+        .build()?;
+    // A name only the proxy resolves: `localhost` goes to it as a name (socks5h).
+    let url = format!(
+        "http://localhost:{}/redirect-to?url=/post&status_code=307",
+        server.http_addr().port()
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&through_socks.post(&url).multipart(form).send()?.text()?)?;
+    std::fs::remove_file(&notes)?;
+    println!(
+        "after the 307 the server got title={} and the {}-byte file, sent again from disk",
+        json["form"]["title"],
+        json["files"]["notes"].as_str().map_or(0, str::len)
+    );
+
     #[cfg(feature = "tokio")]
     async_section(&server, trust_test_ca())?;
 
@@ -130,7 +154,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// runtime of the example's own, and a send whose procedure runs when the answer comes.
 #[cfg(feature = "tokio")]
 fn async_section(server: &TestServer, tls: TlsOptions) -> Result<(), Box<dyn std::error::Error>> {
-    section("6. Concurrent GETs with the async client (tokio), one pool shared by every task");
+    section("7. Concurrent GETs with the async client (tokio), one pool shared by every task");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
