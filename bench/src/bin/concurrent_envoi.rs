@@ -18,13 +18,14 @@ use measure::{Flags, Result};
 struct Envoi(envoi::AsyncClient);
 
 impl Getter for Envoi {
-    type Target = String;
+    /// Parsed once, as hyper-util's `Uri` is: each request clones it.
+    type Target = url::Url;
 
-    fn target(url: &str) -> Result<String> {
-        Ok(url.to_owned())
+    fn target(url: &str) -> Result<url::Url> {
+        Ok(url::Url::parse(url)?)
     }
 
-    async fn get(&self, url: &String) -> Result<usize> {
+    async fn get(&self, url: &url::Url) -> Result<usize> {
         let response = self.0.get(url).send().await?;
         if response.status() != 200 {
             return Err(format!("status {}", response.status()).into());

@@ -298,10 +298,7 @@ mod tests {
             .local_addr()
             .unwrap();
         let client = envoi::blocking::Client::builder().build().unwrap();
-        let error = client
-            .get(&format!("http://{refused}/"))
-            .send()
-            .unwrap_err();
+        let error = client.get(format!("http://{refused}/")).send().unwrap_err();
         assert_eq!(error.socks_failure(), None);
         assert_eq!(for_error(&error, false), 7);
     }

@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     section("1. A GET, synchronously (WinDev httpRequest.Send, WinHTTP Send)");
     let response = client
-        .get(&server.url("/get"))
+        .get(server.url("/get"))
         .query(&[("tour", "1")])
         .send()?;
     println!("{} {:?}", response.status(), response.version());
@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     section("2. A POST with a JSON body");
     let response = client
-        .post(&server.url("/post"))
+        .post(server.url("/post"))
         .header("Content-Type", "application/json")
         .body(r#"{"hello":"envoi"}"#)
         .send()?;
@@ -58,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     section("3. A certificate failure, then a re-run with one ignore flag");
     let expired = client
-        .get(&server.tls_url(CertKind::Expired, "/get"))
+        .get(server.tls_url(CertKind::Expired, "/get"))
         .build()?;
     match client.execute(&expired) {
         Ok(r) => println!("unexpected success: {}", r.status()),
@@ -79,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         response.status()
     );
     let both_wrong = lenient
-        .get(&server.tls_url(CertKind::ExpiredWrongName, "/get"))
+        .get(server.tls_url(CertKind::ExpiredWrongName, "/get"))
         .send()
         .err()
         .map(|e| format!("{:?}", e.kind()));
@@ -88,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     section("4. A chunked upload streamed after the head, with its events");
     let observed = Client::builder().observer(print_event).build()?;
     let mut upload = observed
-        .post(&server.url("/upload-sink"))
+        .post(server.url("/upload-sink"))
         .user_value(Arc::new("upload #1"))
         .send_streaming(None)?;
     for piece in 0..4 {
@@ -109,10 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "/raw/missing-last-chunk",
         "/raw/close-before-response",
     ] {
-        let outcome = client
-            .get(&server.url(route))
-            .send()
-            .and_then(|r| r.bytes());
+        let outcome = client.get(server.url(route)).send().and_then(|r| r.bytes());
         match outcome {
             Ok(body) => println!("{route}: unexpected success with {} bytes", body.len()),
             Err(e) => println!("{route}: {:?} — {e}", e.kind()),
@@ -187,7 +184,7 @@ fn async_section(server: &TestServer, tls: TlsOptions) -> Result<(), Box<dyn std
 
         // WinDev's asynchronous Send(request, procedure): the procedure runs once, here
         // with the body read inside it.
-        let request = client.get(&server.https_url("/uuid")).build()?;
+        let request = client.get(server.https_url("/uuid")).build()?;
         let done = client.send_then(request, |result| async move {
             let text = result?.text().await?;
             let text = text.split_whitespace().collect::<Vec<_>>().join(" ");

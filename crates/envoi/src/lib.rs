@@ -53,6 +53,6 @@ pub use policy::{Auth, CancelHandle, DownloadFile, Progress, RedirectPolicy, Ret
 #[cfg(feature = "cookies")]
 pub use policy::{CookieJar, StoredCookie};
 pub use proxy::{Proxy, ProxyKind};
-pub use request::{Body, Request, UserValue};
+pub use request::{Body, IntoUrl, Request, UserValue};
 pub use transport::dns::{Resolve, SystemResolver};
 pub use transport::socks::SocksFailure;

@@ -36,11 +36,12 @@ pub struct Request {
 }
 
 impl Request {
-    /// A request with no headers and no body. The URL must be `http` or `https` with a host.
-    pub fn new(method: Method, url: &str) -> Result<Request, Error> {
+    /// A request with no headers and no body. The URL, text or an already parsed
+    /// [`Url`](url::Url), must be `http` or `https` with a host.
+    pub fn new(method: Method, url: impl IntoUrl) -> Result<Request, Error> {
         Ok(Request {
             method,
-            url: parse_url(url)?,
+            url: url.into_url()?,
             headers: HeaderMap::new(),
             body: Body::empty(),
             timeout: None,
@@ -298,6 +299,64 @@ pub(crate) enum BodySource {
 }
 
 /// Parses a URL and checks it can be requested: `http`/`https`, with a host.
+/// What a request can be addressed with: text to parse (`&str`, `String`), or a
+/// [`Url`](url::Url) parsed once and sent many times, which costs no parsing per request.
+///
+/// ```
+/// let url = url::Url::parse("http://127.0.0.1:8080/get").unwrap();
+/// let request = envoi::Request::new(http::Method::GET, &url)?;
+/// assert_eq!(request.url(), &url);
+/// let refused = envoi::Request::new(http::Method::GET, "ftp://127.0.0.1/").unwrap_err();
+/// assert_eq!(refused.kind(), envoi::ErrorKind::UnsupportedScheme);
+/// # Ok::<(), envoi::Error>(())
+/// ```
+pub trait IntoUrl: into_url::Sealed {
+    /// The URL, checked: `http` or `https`, with a host.
+    fn into_url(self) -> Result<Url, Error>;
+}
+
+impl IntoUrl for &str {
+    fn into_url(self) -> Result<Url, Error> {
+        parse_url(self)
+    }
+}
+
+impl IntoUrl for String {
+    fn into_url(self) -> Result<Url, Error> {
+        parse_url(&self)
+    }
+}
+
+impl IntoUrl for &String {
+    fn into_url(self) -> Result<Url, Error> {
+        parse_url(self)
+    }
+}
+
+impl IntoUrl for Url {
+    fn into_url(self) -> Result<Url, Error> {
+        check_url(&self)?;
+        Ok(self)
+    }
+}
+
+impl IntoUrl for &Url {
+    fn into_url(self) -> Result<Url, Error> {
+        check_url(self)?;
+        Ok(self.clone())
+    }
+}
+
+mod into_url {
+    /// Only envoi's own implementations: the trait may grow.
+    pub trait Sealed {}
+    impl Sealed for &str {}
+    impl Sealed for String {}
+    impl Sealed for &String {}
+    impl Sealed for url::Url {}
+    impl Sealed for &url::Url {}
+}
+
 pub(crate) fn parse_url(text: &str) -> Result<Url, Error> {
     let url = Url::parse(text)
         .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("`{text}`: {e}")).with_source(e))?;

@@ -138,7 +138,7 @@ fn sequential_requests_reuse_one_connection() {
     let (client, connects) = recording_client(builder());
     runtime().block_on(async {
         for _ in 0..3 {
-            let r = client.get(&server.url("/bytes/1000")).send().await.unwrap();
+            let r = client.get(server.url("/bytes/1000")).send().await.unwrap();
             assert_eq!(r.bytes().await.unwrap().len(), 1000);
         }
     });
@@ -152,7 +152,7 @@ fn https_keep_alive_survives_tls13_session_tickets() {
     let (client, connects) = recording_client(support::tls_builder(&server));
     runtime().block_on(async {
         for _ in 0..3 {
-            let r = client.get(&server.https_url("/get")).send().await.unwrap();
+            let r = client.get(server.https_url("/get")).send().await.unwrap();
             r.bytes().await.unwrap();
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
@@ -167,14 +167,14 @@ fn a_response_dropped_mid_body_never_returns_its_connection_to_the_pool() {
     let (client, connects) = recording_client(builder());
     runtime().block_on(async {
         let mut r = client
-            .get(&server.url("/bytes/100000"))
+            .get(server.url("/bytes/100000"))
             .send()
             .await
             .unwrap();
         let mut some = [0u8; 10];
         r.read_exact(&mut some).await.unwrap();
         drop(r);
-        let r = client.get(&server.url("/get")).send().await.unwrap();
+        let r = client.get(server.url("/get")).send().await.unwrap();
         r.bytes().await.unwrap();
     });
     assert_eq!(*connects.lock().unwrap(), [false, false]);
@@ -191,11 +191,11 @@ fn a_future_dropped_mid_body_never_returns_its_connection_to_the_pool() {
         let reading = tokio::time::timeout(Duration::from_millis(300), r.bytes()).await;
         assert!(reading.is_err(), "the drip should still be dripping");
         // And a future dropped before the head arrived.
-        let waiting = client.get(&server.url("/delay/2")).send();
+        let waiting = client.get(server.url("/delay/2")).send();
         assert!(tokio::time::timeout(Duration::from_millis(200), waiting)
             .await
             .is_err());
-        let r = client.get(&server.url("/get")).send().await.unwrap();
+        let r = client.get(server.url("/get")).send().await.unwrap();
         r.bytes().await.unwrap();
     });
     assert_eq!(*connects.lock().unwrap(), [false, false, false]);
@@ -260,7 +260,7 @@ fn trailers_and_text_are_available_after_the_body() {
     let client = builder().build_async().unwrap();
     runtime().block_on(async {
         let mut r = client
-            .get(&server.url("/raw/trailers"))
+            .get(server.url("/raw/trailers"))
             .send()
             .await
             .unwrap();
@@ -268,7 +268,7 @@ fn trailers_and_text_are_available_after_the_body() {
         r.read_to_string(&mut body).await.unwrap();
         assert_eq!(body, "hello world");
         assert_eq!(r.trailers().unwrap()["x-trailer"], "done");
-        let text = client.get(&server.url("/get")).send().await.unwrap();
+        let text = client.get(server.url("/get")).send().await.unwrap();
         assert!(text.text().await.unwrap().contains("\"url\""));
     });
 }
@@ -302,12 +302,12 @@ fn a_full_pool_makes_a_request_wait_until_its_deadline() {
     let client = builder().max_connections_per_host(1).build_async().unwrap();
     runtime().block_on(async {
         let held = client
-            .get(&server.url("/bytes/100000"))
+            .get(server.url("/bytes/100000"))
             .send()
             .await
             .unwrap();
         let waiting = client
-            .get(&server.url("/get"))
+            .get(server.url("/get"))
             .timeout(Duration::from_millis(200))
             .send()
             .await;
@@ -317,7 +317,7 @@ fn a_full_pool_makes_a_request_wait_until_its_deadline() {
         );
         // Reading the held body to its end frees the slot for the next request.
         held.bytes().await.unwrap();
-        let r = client.get(&server.url("/get")).send().await.unwrap();
+        let r = client.get(server.url("/get")).send().await.unwrap();
         assert_eq!(r.status(), 200);
     });
 }
@@ -407,7 +407,7 @@ fn events_reach_the_observer_from_the_async_path() {
     let (builder, seen) = recording(builder());
     let client = builder.build_async().unwrap();
     runtime().block_on(async {
-        let r = client.get(&server.url("/redirect/1")).send().await.unwrap();
+        let r = client.get(server.url("/redirect/1")).send().await.unwrap();
         assert!(r.timings().first_byte.is_some());
         r.bytes().await.unwrap();
     });
@@ -478,16 +478,16 @@ fn https_goes_through_a_connect_tunnel_and_a_refusal_has_its_kind() {
     };
     runtime().block_on(async {
         let r = through(200)
-            .get(&server.https_url("/get"))
+            .get(server.https_url("/get"))
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
         let json: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
         assert_eq!(json["url"], server.https_url("/get"));
-        let refused = through(407).get(&server.https_url("/get")).send().await;
+        let refused = through(407).get(server.https_url("/get")).send().await;
         assert_eq!(error_kind(refused), ErrorKind::AuthenticationFailed);
-        let failed = through(502).get(&server.https_url("/get")).send().await;
+        let failed = through(502).get(server.https_url("/get")).send().await;
         assert_eq!(error_kind(failed), ErrorKind::ProxyFailed);
     });
 }
@@ -496,7 +496,7 @@ fn https_goes_through_a_connect_tunnel_and_a_refusal_has_its_kind() {
 fn a_download_resumes_with_a_range_and_a_failed_one_leaves_no_file() {
     let _serial = serial();
     let server = TestServer::start();
-    let whole = builder().build().unwrap().get(&server.url("/range/5000"));
+    let whole = builder().build().unwrap().get(server.url("/range/5000"));
     let whole = whole.send().unwrap().bytes().unwrap();
     let dir = std::env::temp_dir().join(format!("envoi-async-dl-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -505,16 +505,13 @@ fn a_download_resumes_with_a_range_and_a_failed_one_leaves_no_file() {
     std::fs::write(dir.join("range.bin.part"), &whole[..1234]).unwrap();
     let client = builder().build_async().unwrap();
     runtime().block_on(async {
-        let request = client.get(&server.url("/range/5000")).build().unwrap();
+        let request = client.get(server.url("/range/5000")).build().unwrap();
         let (status, path) = client.download(&request, &target, true).await.unwrap();
         assert_eq!(status, 206);
         assert_eq!(path.as_deref(), Some(target.as_path()));
         assert_eq!(std::fs::read(&target).unwrap(), whole);
         let cut = dir.join("cut.bin");
-        let r = client
-            .get(&server.url("/raw/truncated-length"))
-            .send()
-            .await;
+        let r = client.get(server.url("/raw/truncated-length")).send().await;
         let e = r.unwrap().save_to(&cut).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::TruncatedBody);
         assert!(!cut.exists() && !dir.join("cut.bin.part").exists());
@@ -605,7 +602,7 @@ fn a_streamed_upload_goes_out_chunked_and_arrives_byte_for_byte() {
     let mut expected = Vec::new();
     let json = runtime().block_on(async {
         let mut upload = client
-            .post(&server.url("/upload-sink"))
+            .post(server.url("/upload-sink"))
             .send_streaming(None)
             .await
             .unwrap();
@@ -645,7 +642,7 @@ fn a_streamed_upload_with_a_length_goes_out_with_content_length() {
     let client = builder().build_async().unwrap();
     let body = pattern(0, 150_000);
     let json = runtime().block_on(async {
-        let request = client.put(&server.url("/upload-sink")).build().unwrap();
+        let request = client.put(server.url("/upload-sink")).build().unwrap();
         let mut upload = client
             .send_streaming(&request, Some(body.len() as u64))
             .await
@@ -688,7 +685,7 @@ fn finishing_a_streamed_upload_short_of_its_length_is_an_invalid_request() {
         assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
 
         // The client goes on.
-        let r = client.get(&server.url("/get")).send().await.unwrap();
+        let r = client.get(server.url("/get")).send().await.unwrap();
         assert_eq!(r.status(), 200);
         r.bytes().await.unwrap();
     });
@@ -776,28 +773,28 @@ fn a_dropped_upload_closes_its_connection_and_the_client_goes_on() {
     let server = TestServer::start();
     let (client, connects) = recording_client(builder());
     runtime().block_on(async {
-        let r = client.get(&server.url("/get")).send().await.unwrap();
+        let r = client.get(server.url("/get")).send().await.unwrap();
         r.bytes().await.unwrap();
         // Takes the pooled connection, then is dropped halfway through its declared length.
         let mut upload = client
-            .post(&server.url("/upload-sink"))
+            .post(server.url("/upload-sink"))
             .send_streaming(Some(1000))
             .await
             .unwrap();
         upload.send(&[1u8; 400]).await.unwrap();
         drop(upload);
-        let r = client.get(&server.url("/get")).send().await.unwrap();
+        let r = client.get(server.url("/get")).send().await.unwrap();
         assert_eq!(r.status(), 200);
         r.bytes().await.unwrap();
         // A chunked one, on the second GET's connection, dropped too.
         let mut upload = client
-            .post(&server.url("/upload-sink"))
+            .post(server.url("/upload-sink"))
             .send_streaming(None)
             .await
             .unwrap();
         upload.send(b"half").await.unwrap();
         drop(upload);
-        let r = client.get(&server.url("/get")).send().await.unwrap();
+        let r = client.get(server.url("/get")).send().await.unwrap();
         r.bytes().await.unwrap();
     });
     assert_eq!(*connects.lock().unwrap(), [false, true, false, true, false]);
@@ -810,7 +807,7 @@ fn a_send_dropped_midway_breaks_the_upload_and_the_client_goes_on() {
     let (client, connects) = recording_client(builder());
     runtime().block_on(async {
         let mut upload = client
-            .post(&server.url("/delay/3"))
+            .post(server.url("/delay/3"))
             .send_streaming(None)
             .await
             .unwrap();
@@ -823,7 +820,7 @@ fn a_send_dropped_midway_breaks_the_upload_and_the_client_goes_on() {
         assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
         let e = upload.finish().await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
-        let r = client.get(&server.url("/get")).send().await.unwrap();
+        let r = client.get(server.url("/get")).send().await.unwrap();
         assert_eq!(r.status(), 200);
         r.bytes().await.unwrap();
     });
@@ -839,7 +836,7 @@ fn a_cancelled_upload_ends_as_cancelled() {
     let handle = CancelHandle::new();
     runtime().block_on(async {
         let mut upload = client
-            .post(&server.url("/upload-sink"))
+            .post(server.url("/upload-sink"))
             .cancel_handle(handle.clone())
             .send_streaming(None)
             .await
@@ -877,7 +874,7 @@ fn a_streamed_upload_with_expect_100_continue_arrives_whole() {
         for length in [None, Some(body.len() as u64)] {
             let started = Instant::now();
             let mut upload = client
-                .put(&server.url("/upload-sink"))
+                .put(server.url("/upload-sink"))
                 .header("Expect", "100-continue")
                 .send_streaming(length)
                 .await
@@ -925,7 +922,7 @@ fn an_early_final_answer_to_an_expect_upload_is_what_finish_returns() {
             sent.lock().unwrap().clear();
             // `/status/417` answers at once, without reading the body or sending 100 Continue.
             let mut upload = client
-                .post(&server.url("/status/417"))
+                .post(server.url("/status/417"))
                 .header("Expect", "100-continue")
                 .send_streaming(length)
                 .await
@@ -966,7 +963,7 @@ fn a_large_streamed_upload_answered_early_gives_the_answer_from_finish() {
         for length in [None, Some(SIZE)] {
             // The server answers 413 without reading the body, and closes.
             let mut upload = client
-                .post(&server.url("/status/413"))
+                .post(server.url("/status/413"))
                 .send_streaming(length)
                 .await
                 .unwrap();

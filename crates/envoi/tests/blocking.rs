@@ -32,7 +32,7 @@ fn keep_alive_reuses_one_connection_for_sequential_requests() {
     let server = TestServer::start();
     let (client, seen) = recording_client(builder());
     for _ in 0..3 {
-        let r = client.get(&server.url("/bytes/1000")).send().unwrap();
+        let r = client.get(server.url("/bytes/1000")).send().unwrap();
         assert_eq!(r.bytes().unwrap().len(), 1000);
     }
     assert_eq!(connects(&seen), [false, true, true]);
@@ -42,12 +42,12 @@ fn keep_alive_reuses_one_connection_for_sequential_requests() {
 fn a_half_read_response_never_returns_its_connection_to_the_pool() {
     let server = TestServer::start();
     let (client, seen) = recording_client(builder());
-    let mut r = client.get(&server.url("/bytes/100000")).send().unwrap();
+    let mut r = client.get(server.url("/bytes/100000")).send().unwrap();
     let mut some = [0u8; 10];
     r.read_exact(&mut some).unwrap();
     drop(r);
     client
-        .get(&server.url("/get"))
+        .get(server.url("/get"))
         .send()
         .unwrap()
         .bytes()
@@ -60,7 +60,7 @@ fn a_request_can_be_sent_again_as_it_is() {
     let server = TestServer::start();
     let client = builder().build().unwrap();
     let request = client
-        .post(&server.url("/post"))
+        .post(server.url("/post"))
         .body("same body")
         .build()
         .unwrap();
@@ -76,7 +76,7 @@ fn a_stream_body_is_refused_on_a_second_send() {
     let server = TestServer::start();
     let client = builder().build().unwrap();
     let request = client
-        .post(&server.url("/post"))
+        .post(server.url("/post"))
         .body(envoi::Body::chunked(std::io::Cursor::new(b"once".to_vec())))
         .build()
         .unwrap();
@@ -91,7 +91,7 @@ fn reader_body_with_known_length_is_sent_with_content_length() {
     let client = builder().build().unwrap();
     let data = vec![b'x'; 300_000];
     let r = client
-        .put(&server.url("/upload-sink"))
+        .put(server.url("/upload-sink"))
         .body(envoi::Body::from_reader(
             std::io::Cursor::new(data),
             300_000,
@@ -110,7 +110,7 @@ fn reader_shorter_or_longer_than_declared_fails_the_request() {
     for (actual, declared) in [(10usize, 20u64), (30, 20)] {
         let body = envoi::Body::from_reader(std::io::Cursor::new(vec![1u8; actual]), declared);
         let e = client
-            .put(&server.url("/upload-sink"))
+            .put(server.url("/upload-sink"))
             .body(body)
             .send()
             .unwrap_err();
@@ -127,7 +127,7 @@ fn streamed_upload_goes_out_chunked_with_its_events() {
     let server = TestServer::start();
     let (client, seen) = recording_client(builder());
     let mut upload = client
-        .post(&server.url("/upload-sink"))
+        .post(server.url("/upload-sink"))
         .send_streaming(None)
         .unwrap();
     for _ in 0..10 {
@@ -152,7 +152,7 @@ fn streamed_upload_with_a_length_refuses_extra_bytes() {
     let server = TestServer::start();
     let client = builder().build().unwrap();
     let mut upload = client
-        .post(&server.url("/upload-sink"))
+        .post(server.url("/upload-sink"))
         .send_streaming(Some(5))
         .unwrap();
     upload.send(b"12345").unwrap();
@@ -194,7 +194,7 @@ fn a_streamed_upload_with_expect_100_continue_arrives_whole() {
         seen.lock().unwrap().clear();
         let started = std::time::Instant::now();
         let mut upload = client
-            .put(&server.url("/upload-sink"))
+            .put(server.url("/upload-sink"))
             .header("Expect", "100-continue")
             .send_streaming(length)
             .unwrap();
@@ -230,7 +230,7 @@ fn an_early_final_answer_to_an_expect_upload_is_what_finish_returns() {
         seen.lock().unwrap().clear();
         // `/status/417` answers at once, without reading the body or sending 100 Continue.
         let mut upload = client
-            .post(&server.url("/status/417"))
+            .post(server.url("/status/417"))
             .header("Expect", "100-continue")
             .send_streaming(length)
             .unwrap();
@@ -262,7 +262,7 @@ fn a_large_streamed_upload_answered_early_gives_the_answer_from_finish() {
     for length in [None, Some(SIZE)] {
         // The server answers 413 without reading the body, and closes.
         let mut upload = client
-            .post(&server.url("/status/413"))
+            .post(server.url("/status/413"))
             .send_streaming(length)
             .unwrap();
         let piece = vec![b'x'; PIECE];
@@ -287,7 +287,7 @@ fn after_a_failed_write_send_refuses() {
     // `/delay/1` reads nothing for a second: 64 MiB cannot go out within the write timeout,
     // and the piece is left half-written.
     let mut upload = client
-        .post(&server.url("/delay/1"))
+        .post(server.url("/delay/1"))
         .send_streaming(None)
         .unwrap();
     let e = upload.send(&vec![0u8; 64 << 20]).unwrap_err();
@@ -331,7 +331,7 @@ fn user_value_travels_into_every_event() {
         .build()
         .unwrap();
     client
-        .get(&server.url("/get"))
+        .get(server.url("/get"))
         .user_value(Arc::new(42u32))
         .send()
         .unwrap()
@@ -345,7 +345,7 @@ fn user_value_travels_into_every_event() {
 fn timings_follow_the_phases_in_order() {
     let server = TestServer::start();
     let client = support::tls_builder(&server).build().unwrap();
-    let r = client.get(&server.https_url("/get")).send().unwrap();
+    let r = client.get(server.https_url("/get")).send().unwrap();
     let t = r.timings();
     let (lookup, connect, tls, first) = (
         t.name_lookup.unwrap(),
@@ -360,7 +360,7 @@ fn timings_follow_the_phases_in_order() {
 fn text_is_decoded_from_the_declared_charset() {
     let server = TestServer::start();
     let client = builder().build().unwrap();
-    let r = client.get(&server.url("/charset/latin1")).send().unwrap();
+    let r = client.get(server.url("/charset/latin1")).send().unwrap();
     let expected = r
         .headers()
         .get("x-decoded-text")
@@ -378,15 +378,12 @@ fn text_is_decoded_from_the_declared_charset() {
 fn response_reads_through_std_io() {
     let server = TestServer::start();
     let client = builder().build().unwrap();
-    let mut r = client.get(&server.url("/bytes/70000")).send().unwrap();
+    let mut r = client.get(server.url("/bytes/70000")).send().unwrap();
     assert_eq!(r.content_length(), Some(70_000));
     let mut sink = Vec::new();
     std::io::copy(&mut r, &mut sink).unwrap();
     assert_eq!(sink.len(), 70_000);
-    let mut r = client
-        .get(&server.url("/stream-bytes/5000"))
-        .send()
-        .unwrap();
+    let mut r = client.get(server.url("/stream-bytes/5000")).send().unwrap();
     assert!(r.is_chunked() && r.content_length().is_none());
     assert_eq!(r.copy_to(&mut Vec::new()).unwrap(), 5000);
 }
@@ -395,18 +392,15 @@ fn response_reads_through_std_io() {
 fn a_full_pool_makes_a_request_wait_until_its_deadline() {
     let server = TestServer::start();
     let client = builder().max_connections(1).build().unwrap();
-    let held = client.get(&server.url("/bytes/100000")).send().unwrap();
+    let held = client.get(server.url("/bytes/100000")).send().unwrap();
     let e = client
-        .get(&server.url("/get"))
+        .get(server.url("/get"))
         .timeout(Duration::from_millis(200))
         .send()
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout(envoi::TimeoutPhase::Pool));
     drop(held);
-    assert_eq!(
-        client.get(&server.url("/get")).send().unwrap().status(),
-        200
-    );
+    assert_eq!(client.get(server.url("/get")).send().unwrap().status(), 200);
 }
 
 #[test]
@@ -418,7 +412,7 @@ fn clones_share_the_pool_across_threads() {
             let (client, server) = (client.clone(), Arc::clone(&server));
             std::thread::spawn(move || {
                 for _ in 0..5 {
-                    let r = client.get(&server.url("/get")).send().unwrap();
+                    let r = client.get(server.url("/get")).send().unwrap();
                     assert_eq!(r.status(), 200);
                     r.bytes().unwrap();
                 }
@@ -434,7 +428,7 @@ fn clones_share_the_pool_across_threads() {
 fn progress_is_readable_while_the_body_streams() {
     let server = TestServer::start();
     let client = builder().build().unwrap();
-    let mut r = client.get(&server.url("/bytes/100000")).send().unwrap();
+    let mut r = client.get(server.url("/bytes/100000")).send().unwrap();
     assert_eq!(
         (r.progress().downloaded(), r.progress().total()),
         (0, Some(100_000))
@@ -442,10 +436,7 @@ fn progress_is_readable_while_the_body_streams() {
     let mut some = [0u8; 1000];
     r.read_exact(&mut some).unwrap();
     assert_eq!(r.progress().downloaded(), 1000);
-    let mut r = client
-        .get(&server.url("/stream-bytes/1000"))
-        .send()
-        .unwrap();
+    let mut r = client.get(server.url("/stream-bytes/1000")).send().unwrap();
     assert_eq!(r.progress().total(), None, "chunked: size unknown");
     r.copy_to(&mut std::io::sink()).unwrap();
     assert_eq!(r.progress().downloaded(), 1000);
@@ -458,7 +449,7 @@ fn https_keep_alive_survives_tls13_session_tickets() {
     let server = TestServer::start();
     let (client, seen) = recording_client(support::tls_builder(&server));
     for _ in 0..3 {
-        let r = client.get(&server.https_url("/get")).send().unwrap();
+        let r = client.get(server.https_url("/get")).send().unwrap();
         assert!(!r.bytes().unwrap().is_empty());
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -471,7 +462,7 @@ fn a_cancelled_streamed_upload_ends_as_cancelled() {
     let client = builder().build().unwrap();
     let handle = envoi::CancelHandle::new();
     let mut upload = client
-        .post(&server.url("/upload-sink"))
+        .post(server.url("/upload-sink"))
         .cancel_handle(handle.clone())
         .send_streaming(None)
         .unwrap();
@@ -493,7 +484,7 @@ fn cancelling_from_another_thread_ends_a_blocked_streamed_upload_as_cancelled() 
     let client = builder().build().unwrap();
     let handle = envoi::CancelHandle::new();
     let mut upload = client
-        .post(&server.url("/delay/3"))
+        .post(server.url("/delay/3"))
         .cancel_handle(handle.clone())
         .send_streaming(None)
         .unwrap();

@@ -20,14 +20,14 @@ fn a_download_is_only_seen_complete_under_its_final_name() {
     let dir = temp_dir("complete");
     let target = dir.join("bytes.bin");
     let saved = client
-        .get(&server.url("/bytes/200000?seed=7"))
+        .get(server.url("/bytes/200000?seed=7"))
         .send()
         .unwrap()
         .save_to(&target)
         .unwrap();
     assert_eq!(saved, target);
     let expected = client
-        .get(&server.url("/bytes/200000?seed=7"))
+        .get(server.url("/bytes/200000?seed=7"))
         .send()
         .unwrap()
         .bytes()
@@ -44,7 +44,7 @@ fn a_failed_download_leaves_no_file_behind() {
     let dir = temp_dir("failed");
     let target = dir.join("cut.bin");
     let e = client
-        .get(&server.url("/raw/truncated-length"))
+        .get(server.url("/raw/truncated-length"))
         .send()
         .unwrap()
         .save_to(&target)
@@ -65,7 +65,7 @@ fn a_download_into_an_unopenable_place_is_cant_open() {
     let file = dir.join("plain-file");
     std::fs::write(&file, b"x").unwrap();
     let e = client
-        .get(&server.url("/bytes/10"))
+        .get(server.url("/bytes/10"))
         .send()
         .unwrap()
         .save_to(file.join("inside.bin"))
@@ -79,7 +79,7 @@ fn a_partial_download_resumes_with_a_range_request() {
     let server = TestServer::start();
     let client = builder().build().unwrap();
     let whole = client
-        .get(&server.url("/range/5000"))
+        .get(server.url("/range/5000"))
         .send()
         .unwrap()
         .bytes()
@@ -88,7 +88,7 @@ fn a_partial_download_resumes_with_a_range_request() {
     let dir = temp_dir("resume");
     let target = dir.join("range.bin");
     std::fs::write(dir.join("range.bin.part"), &whole[..1234]).unwrap();
-    let request = client.get(&server.url("/range/5000")).build().unwrap();
+    let request = client.get(server.url("/range/5000")).build().unwrap();
     let (status, path) = client.download(&request, &target, true).unwrap();
     assert_eq!(status, 206);
     assert_eq!(path.as_deref(), Some(target.as_path()));

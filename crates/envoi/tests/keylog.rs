@@ -14,7 +14,7 @@ fn key_log_writes_secrets_to_sslkeylogfile_only_when_asked() {
 
     let quiet = builder().tls(tls_options(&server)).build().unwrap();
     quiet
-        .get(&server.https_url("/get"))
+        .get(server.https_url("/get"))
         .send()
         .unwrap()
         .bytes()
@@ -26,7 +26,7 @@ fn key_log_writes_secrets_to_sslkeylogfile_only_when_asked() {
         .build()
         .unwrap();
     logging
-        .get(&server.https_url("/get"))
+        .get(server.https_url("/get"))
         .send()
         .unwrap()
         .bytes()

@@ -38,7 +38,7 @@ fn five_gib_upload_with_content_length_is_counted_whole() {
         FIVE_GIB,
     );
     let response = client
-        .put(&server.url("/upload-sink?sha256=false"))
+        .put(server.url("/upload-sink?sha256=false"))
         .body(body)
         .send()
         .unwrap();

@@ -589,7 +589,7 @@ fn poll_calls_stay_short_while_a_large_body_streams() {
 
     let blocking = builder().build().unwrap();
     let started = Instant::now();
-    let response = blocking.get(&server.url(&target)).send().unwrap();
+    let response = blocking.get(server.url(&target)).send().unwrap();
     assert_eq!(response.bytes().unwrap().len() as u64, SIZE);
     let blocking_time = started.elapsed();
     eprintln!(

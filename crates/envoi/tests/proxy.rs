@@ -118,7 +118,7 @@ fn http_url_goes_through_the_proxy_in_absolute_form() {
     let server = TestServer::start();
     let proxy = Tinyproxy::start(None);
     let (client, seen) = connected_to(builder().http_proxy(proxy.proxy()));
-    let response = client.get(&server.url("/get?via=proxy")).send().unwrap();
+    let response = client.get(server.url("/get?via=proxy")).send().unwrap();
     assert_eq!(response.status(), 200);
     let json: serde_json::Value = serde_json::from_slice(&response.bytes().unwrap()).unwrap();
     assert_eq!(json["args"]["via"], "proxy");
@@ -130,7 +130,7 @@ fn https_url_goes_through_a_connect_tunnel() {
     let server = TestServer::start();
     let proxy = Tinyproxy::start(None);
     let (client, seen) = connected_to(tls_builder(&server).https_proxy(proxy.proxy()));
-    let response = client.get(&server.https_url("/get")).send().unwrap();
+    let response = client.get(server.https_url("/get")).send().unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(*seen.lock().unwrap(), [proxy.addr]);
 }
@@ -141,14 +141,14 @@ fn proxy_credentials_are_sent_for_http_and_for_connect() {
     let proxy = Tinyproxy::start(Some(("alice", "s3cret")));
     let without = builder().http_proxy(proxy.proxy()).build().unwrap();
     assert_eq!(
-        without.get(&server.url("/get")).send().unwrap().status(),
+        without.get(server.url("/get")).send().unwrap().status(),
         407
     );
     let e = tls_builder(&server)
         .https_proxy(proxy.proxy())
         .build()
         .unwrap()
-        .get(&server.https_url("/get"))
+        .get(server.https_url("/get"))
         .send()
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AuthenticationFailed, "{e:#}");
@@ -159,13 +159,10 @@ fn proxy_credentials_are_sent_for_http_and_for_connect() {
         .https_proxy(with)
         .build()
         .unwrap();
-    assert_eq!(
-        client.get(&server.url("/get")).send().unwrap().status(),
-        200
-    );
+    assert_eq!(client.get(server.url("/get")).send().unwrap().status(), 200);
     assert_eq!(
         client
-            .get(&server.https_url("/get"))
+            .get(server.https_url("/get"))
             .send()
             .unwrap()
             .status(),
@@ -179,7 +176,7 @@ fn no_proxy_hosts_are_reached_directly() {
     let proxy = Tinyproxy::start(None);
     let (client, seen) = connected_to(builder().http_proxy(proxy.proxy()).no_proxy(["127.0.0.1"]));
     client
-        .get(&server.url("/get"))
+        .get(server.url("/get"))
         .send()
         .unwrap()
         .bytes()
@@ -602,14 +599,14 @@ fn a_socks_connection_is_kept_alive_and_no_proxy_hosts_bypass_it() {
     let proxy = socks(ProxyKind::Socks5h, endpoint.addr());
     let client = via(&server, proxy.clone()).build().unwrap();
     for _ in 0..3 {
-        let response = client.get(&server.url("/get")).send().unwrap();
+        let response = client.get(server.url("/get")).send().unwrap();
         response.bytes().unwrap();
     }
     assert_eq!(endpoint.requests().len(), 1, "one tunnel, reused");
 
     let (direct, seen) = connected_to(via(&server, proxy).no_proxy(["127.0.0.1"]));
     direct
-        .get(&server.url("/get"))
+        .get(server.url("/get"))
         .send()
         .unwrap()
         .bytes()
@@ -723,14 +720,14 @@ fn danted_carries_http_and_https_for_both_kinds_and_refuses_unknown_users() {
         assert_eq!(response.status(), 200, "{kind:?}: {}", dante.log());
         let json: serde_json::Value = serde_json::from_slice(&response.bytes().unwrap()).unwrap();
         assert_eq!(json["args"]["via"], "dante");
-        let response = client.get(&server.https_url("/get")).send().unwrap();
+        let response = client.get(server.https_url("/get")).send().unwrap();
         assert_eq!(response.status(), 200, "{kind:?}");
         // Dante's own answer to a destination nobody listens on.
         let closed = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap();
-        let e = client.get(&format!("http://{closed}/")).send().unwrap_err();
+        let e = client.get(format!("http://{closed}/")).send().unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ProxyFailed, "{e:#}");
         assert!(e.socks_failure().is_some(), "{e:#}");
     }

@@ -47,7 +47,7 @@ use crate::exchange::{
     UPLOAD_CHUNK,
 };
 use crate::pool::{PoolLimits, Reuse};
-use crate::request::{BodySource, Request};
+use crate::request::{BodySource, IntoUrl, Request};
 use crate::transport::route::Route;
 pub use builder::AsyncRequestBuilder;
 pub use completion::AsyncCompletion;
@@ -103,37 +103,37 @@ impl AsyncClient {
     }
 
     /// Starts a request with any method.
-    pub fn request(&self, method: Method, url: &str) -> AsyncRequestBuilder {
+    pub fn request(&self, method: Method, url: impl IntoUrl) -> AsyncRequestBuilder {
         AsyncRequestBuilder::new(self.clone(), Request::new(method, url))
     }
 
     /// Starts a GET.
-    pub fn get(&self, url: &str) -> AsyncRequestBuilder {
+    pub fn get(&self, url: impl IntoUrl) -> AsyncRequestBuilder {
         self.request(Method::GET, url)
     }
 
     /// Starts a HEAD.
-    pub fn head(&self, url: &str) -> AsyncRequestBuilder {
+    pub fn head(&self, url: impl IntoUrl) -> AsyncRequestBuilder {
         self.request(Method::HEAD, url)
     }
 
     /// Starts a POST.
-    pub fn post(&self, url: &str) -> AsyncRequestBuilder {
+    pub fn post(&self, url: impl IntoUrl) -> AsyncRequestBuilder {
         self.request(Method::POST, url)
     }
 
     /// Starts a PUT.
-    pub fn put(&self, url: &str) -> AsyncRequestBuilder {
+    pub fn put(&self, url: impl IntoUrl) -> AsyncRequestBuilder {
         self.request(Method::PUT, url)
     }
 
     /// Starts a PATCH.
-    pub fn patch(&self, url: &str) -> AsyncRequestBuilder {
+    pub fn patch(&self, url: impl IntoUrl) -> AsyncRequestBuilder {
         self.request(Method::PATCH, url)
     }
 
     /// Starts a DELETE.
-    pub fn delete(&self, url: &str) -> AsyncRequestBuilder {
+    pub fn delete(&self, url: impl IntoUrl) -> AsyncRequestBuilder {
         self.request(Method::DELETE, url)
     }
 

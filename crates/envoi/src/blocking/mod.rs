@@ -29,7 +29,7 @@ use crate::exchange::{
 };
 use crate::policy::CancelHandle;
 use crate::pool::{Pool, PoolLimits, Reuse};
-use crate::request::{BodySource, Request};
+use crate::request::{BodySource, IntoUrl, Request};
 use crate::transport::route::Route;
 pub use completion::Completion;
 use response::BodyOptions;
@@ -74,7 +74,7 @@ impl Client {
     }
 
     /// Starts a request with any method.
-    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+    pub fn request(&self, method: Method, url: impl IntoUrl) -> RequestBuilder {
         RequestBuilder {
             client: self.clone(),
             request: Request::new(method, url),
@@ -82,32 +82,32 @@ impl Client {
     }
 
     /// Starts a GET.
-    pub fn get(&self, url: &str) -> RequestBuilder {
+    pub fn get(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::GET, url)
     }
 
     /// Starts a HEAD.
-    pub fn head(&self, url: &str) -> RequestBuilder {
+    pub fn head(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::HEAD, url)
     }
 
     /// Starts a POST.
-    pub fn post(&self, url: &str) -> RequestBuilder {
+    pub fn post(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::POST, url)
     }
 
     /// Starts a PUT.
-    pub fn put(&self, url: &str) -> RequestBuilder {
+    pub fn put(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::PUT, url)
     }
 
     /// Starts a PATCH.
-    pub fn patch(&self, url: &str) -> RequestBuilder {
+    pub fn patch(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::PATCH, url)
     }
 
     /// Starts a DELETE.
-    pub fn delete(&self, url: &str) -> RequestBuilder {
+    pub fn delete(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::DELETE, url)
     }
 

@@ -21,7 +21,7 @@ pub fn get_returns_status_headers_and_json(fe: &dyn FrontEnd) {
 
 pub fn post_body_reaches_the_server(fe: &dyn FrontEnd) {
     let server = TestServer::start();
-    let mut request = Request::new(Method::POST, &server.url("/post")).unwrap();
+    let mut request = Request::new(Method::POST, server.url("/post")).unwrap();
     request
         .append_header("Content-Type", "application/json")
         .unwrap();
@@ -50,7 +50,7 @@ pub fn multipart_and_urlencoded_forms_reach_the_server_and_survive_a_307(fe: &dy
             .unwrap()
             .part("raw", Part::bytes(&b"\x00\x01"[..]).file_name("raw.bin"));
         let request = requests
-            .post(&server.url(target))
+            .post(server.url(target))
             .multipart(form)
             .build()
             .unwrap();
@@ -60,7 +60,7 @@ pub fn multipart_and_urlencoded_forms_reach_the_server_and_survive_a_307(fe: &dy
         assert!(json["files"]["raw"].is_string(), "{target}: {json}");
 
         let request = requests
-            .post(&server.url(target))
+            .post(server.url(target))
             .form(&[("a b", "1&2"), ("é", "=")])
             .build()
             .unwrap();
@@ -85,7 +85,7 @@ pub fn expect_100_continue_sends_the_body_as_soon_as_the_server_says_continue(fe
     ];
     for body in bodies {
         let (builder, seen) = recording(builder().expect_continue_timeout(Duration::from_secs(10)));
-        let mut request = Request::new(Method::POST, &server.url("/post")).unwrap();
+        let mut request = Request::new(Method::POST, server.url("/post")).unwrap();
         request.append_header("Expect", "100-continue").unwrap();
         request.set_body(body);
         let started = std::time::Instant::now();
@@ -124,7 +124,7 @@ pub fn chunked_body_arrives_whole(fe: &dyn FrontEnd) {
 
 pub fn head_response_has_no_body(fe: &dyn FrontEnd) {
     let server = TestServer::start();
-    let request = Request::new(Method::HEAD, &server.url("/bytes/100")).unwrap();
+    let request = Request::new(Method::HEAD, server.url("/bytes/100")).unwrap();
     let out = fe.fetch(builder(), &request).unwrap();
     assert_eq!(out.status, 200);
     assert!(out.body.is_empty());

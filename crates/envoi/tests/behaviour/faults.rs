@@ -179,7 +179,7 @@ pub fn server_that_stops_reading_times_out_in_the_send_phase(fe: &dyn FrontEnd) 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let holder = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
-    let mut request = Request::new(Method::POST, &format!("http://{addr}/")).unwrap();
+    let mut request = Request::new(Method::POST, format!("http://{addr}/")).unwrap();
     request.set_body(vec![0u8; 64 << 20]);
     let result = fe.fetch(
         builder().write_timeout(std::time::Duration::from_millis(300)),

@@ -113,7 +113,7 @@ pub fn a_replayable_stream_is_sent_again_on_307_and_a_one_shot_stream_is_refused
     let error = fe.fetch(builder(), &request).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::BodyNotReplayable, "{error}");
 
-    let mut request = Request::new(Method::POST, &server.url("/anything")).unwrap();
+    let mut request = Request::new(Method::POST, server.url("/anything")).unwrap();
     request.set_body(envoi::Body::replayable(Some(4), || {
         std::fs::File::open("/nonexistent/envoi/body")
     }));

@@ -388,7 +388,7 @@ fn settings_have_godots_defaults() {
 fn stream_bodies_and_expect_continue_go_out() {
     let server = TestServer::start();
     let mut poll = poll::Request::new();
-    let mut request = envoi::Request::new(Method::POST, &server.url("/post")).unwrap();
+    let mut request = envoi::Request::new(Method::POST, server.url("/post")).unwrap();
     let reader = std::io::Cursor::new(vec![b'z'; 200_000]);
     request.set_body(envoi::Body::chunked(reader));
     poll.start(&request).unwrap();
