@@ -7,7 +7,7 @@ use std::time::Duration;
 use envoi::blocking::Client;
 use envoi::tls::{Certificate, Crl, Identity, RootCertificates, TlsOptions, TlsVersion};
 use envoi::AsyncClient;
-use envoi::{ClientBuilder, IpVersion, Proxy, ProxyKind};
+use envoi::{ClientBuilder, EnvProxies, IpVersion, Proxy, ProxyKind};
 
 use crate::error::CliError;
 use crate::exit_code;
@@ -30,8 +30,8 @@ pub enum Front {
 pub struct GroupClient {
     /// The client; its clones share one connection pool.
     pub front: Front,
-    /// The proxy in use, if any, with the hosts that bypass it.
-    pub proxy: Option<(Proxy, Vec<String>)>,
+    /// The proxies in use, per scheme, with the hosts that bypass them.
+    pub proxies: Proxies,
     /// The cookie jar, when `-b FILE` or `-c` turned cookies on.
     pub jar: Option<envoi::CookieJar>,
 }
@@ -41,16 +41,18 @@ impl GroupClient {
     /// "could not resolve proxy" (5) when it does not resolve. curl 7.88 reports a SOCKS5
     /// proxy's name that does not resolve as any host's (6), so a SOCKS5 proxy is not counted.
     pub fn via_proxy(&self, url: &str) -> bool {
-        let Some((proxy, bypass)) = &self.proxy else {
+        let Ok(url) = url::Url::parse(url) else {
             return false;
         };
-        if proxy.kind() != ProxyKind::Http {
+        let proxy = match url.scheme() {
+            "https" => &self.proxies.https,
+            _ => &self.proxies.http,
+        };
+        if proxy.as_ref().is_none_or(|p| p.kind() != ProxyKind::Http) {
             return false;
         }
-        let host = url::Url::parse(url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_default();
+        let bypass = &self.proxies.bypass;
+        let host = url.host_str().unwrap_or_default();
         let host = host.trim_start_matches('[').trim_end_matches(']');
         !bypass.iter().any(|rule| {
             let rule = rule.trim();
@@ -85,13 +87,11 @@ pub fn build(group: &Group, parallel: bool) -> Result<GroupClient, CliError> {
         }
     }
     builder = builder.tls(tls_options(group)?);
-    let proxy = proxy(group)?;
-    if let Some((p, bypass)) = &proxy {
-        builder = builder
-            .http_proxy(p.clone())
-            .https_proxy(p.clone())
-            .no_proxy(bypass.clone());
-    }
+    let proxies = proxies(group)?;
+    builder = builder
+        .http_proxy(proxies.http.clone())
+        .https_proxy(proxies.https.clone())
+        .no_proxy(proxies.bypass.clone());
     for entry in &args.resolve {
         let (host, port, addrs) = parse_resolve(entry)?;
         builder = builder.resolve(&host, port, &addrs);
@@ -109,7 +109,11 @@ pub fn build(group: &Group, parallel: bool) -> Result<GroupClient, CliError> {
         builder.build().map(Front::Blocking)
     };
     let front = front.map_err(|e| CliError::code(exit_code::FAILED_INIT, format!("{e:#}")))?;
-    Ok(GroupClient { front, proxy, jar })
+    Ok(GroupClient {
+        front,
+        proxies,
+        jar,
+    })
 }
 
 /// A number of seconds from the command line; 0 means "no limit", as in curl.
@@ -236,8 +240,21 @@ fn cert_problem(path: &str, e: &std::io::Error) -> CliError {
     )
 }
 
+/// The proxies of a group, per URL scheme, and the hosts that bypass them.
+#[derive(Clone, Debug, Default)]
+pub struct Proxies {
+    /// For `http` URLs.
+    pub http: Option<Proxy>,
+    /// For `https` URLs.
+    pub https: Option<Proxy>,
+    /// Reached directly.
+    pub bypass: Vec<String>,
+}
+
 /// `-x`, `--socks5`, `--socks5-hostname`, `-U` and `--noproxy`, or curl's proxy environment
-/// variables when neither `-x` nor a `--socks5` option is given.
+/// variables when neither `-x` nor a `--socks5` option is given (`http_proxy` for http URLs,
+/// `https_proxy`/`HTTPS_PROXY` for https, `all_proxy`/`ALL_PROXY` for either, read by the
+/// library's [`EnvProxies`]; `-x ""` turns them off).
 ///
 /// `-x` takes `http://`, `socks5://` and `socks5h://` proxies (a bare `host:port` is http);
 /// `--socks5 HOST[:PORT]` is `-x socks5://HOST[:PORT]` and `--socks5-hostname` is
@@ -245,13 +262,8 @@ fn cert_problem(path: &str, e: &std::io::Error) -> CliError {
 /// HTTP, RFC 1929's username and password for SOCKS5), replacing any `user:password@` of its
 /// URL. curl chains a `--socks5` proxy in front of an `-x` proxy; envoi does not chain
 /// proxies (exit 4), nor speak SOCKS4 (exit 4).
-fn proxy(group: &Group) -> Result<Option<(Proxy, Vec<String>)>, CliError> {
+fn proxies(group: &Group) -> Result<Proxies, CliError> {
     let args = &group.args;
-    let env = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
-    };
     let socks = match (&args.socks5, &args.socks5_hostname) {
         (_, Some(host)) => Some(("--socks5-hostname", "socks5h", host)),
         (Some(host), None) => Some(("--socks5", "socks5", host)),
@@ -263,20 +275,55 @@ fn proxy(group: &Group) -> Result<Option<(Proxy, Vec<String>)>, CliError> {
                 "{option} with -x (a SOCKS5 proxy in front of another proxy)"
             )))
         }
-        (_, Some((_, _, host))) if host.contains("://") => host.clone(),
-        (_, Some((_, scheme, host))) => format!("{scheme}://{host}"),
-        (Some(p), None) if p.is_empty() => return Ok(None),
-        (Some(p), None) => p.clone(),
-        (None, None) => {
-            // curl reads only the lowercase http_proxy (HTTP_PROXY can be set by CGI).
-            let Some(p) = env(&["http_proxy", "HTTPS_PROXY", "https_proxy"])
-                .or_else(|| env(&["ALL_PROXY", "all_proxy"]))
-            else {
-                return Ok(None);
+        (_, Some((_, _, host))) if host.contains("://") => Some(host.clone()),
+        (_, Some((_, scheme, host))) => Some(format!("{scheme}://{host}")),
+        (Some(p), None) if p.is_empty() => return Ok(Proxies::default()),
+        (Some(p), None) => Some(p.clone()),
+        (None, None) => None,
+    };
+    let (http, https, env_bypass) = match text {
+        Some(text) => {
+            let proxy = parse_proxy(&text)?;
+            // NO_PROXY still applies to a proxy given on the command line, as in curl.
+            let no_proxy = |name: &str| {
+                matches!(name, "no_proxy" | "NO_PROXY")
+                    .then(|| std::env::var(name).ok())
+                    .flatten()
             };
-            p
+            let bypass = EnvProxies::read(no_proxy).ok().and_then(|env| env.no_proxy);
+            (Some(proxy.clone()), Some(proxy), bypass)
+        }
+        None => {
+            let env = EnvProxies::from_process().map_err(|e| {
+                CliError::code(exit_code::for_kind(e.kind(), false), format!("{e:#}"))
+            })?;
+            (env.http, env.https, env.no_proxy)
         }
     };
+    let with_user = |proxy: Option<Proxy>| match (proxy, &args.proxy_user) {
+        (Some(proxy), Some(credentials)) => {
+            let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
+            Some(proxy.basic_auth(user, password))
+        }
+        (proxy, _) => proxy,
+    };
+    let bypass = match &args.noproxy {
+        Some(list) => list
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => env_bypass.unwrap_or_default(),
+    };
+    Ok(Proxies {
+        http: with_user(http),
+        https: with_user(https),
+        bypass,
+    })
+}
+
+/// A proxy named on the command line.
+fn parse_proxy(text: &str) -> Result<Proxy, CliError> {
     let scheme = text
         .split_once("://")
         .map(|(scheme, _)| scheme.to_ascii_lowercase());
@@ -285,28 +332,12 @@ fn proxy(group: &Group) -> Result<Option<(Proxy, Vec<String>)>, CliError> {
             "proxy '{text}' ({scheme}: SOCKS4)"
         )));
     }
-    let mut proxy = Proxy::parse(&text).map_err(|e| {
+    Proxy::parse(text).map_err(|e| {
         CliError::code(
             exit_code::for_kind(e.kind(), false),
             format!("bad proxy '{text}': {e:#}"),
         )
-    })?;
-    if let Some(credentials) = &args.proxy_user {
-        let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
-        proxy = proxy.basic_auth(user, password);
-    }
-    let bypass = args
-        .noproxy
-        .clone()
-        .or_else(|| env(&["NO_PROXY", "no_proxy"]))
-        .map(|list| {
-            list.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Some((proxy, bypass)))
+    })
 }
 
 /// `--resolve [+]host:port:addr[,addr]...` (IPv6 addresses in brackets).

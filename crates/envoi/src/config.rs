@@ -245,6 +245,31 @@ impl ClientBuilder {
         self
     }
 
+    /// Takes the proxies from the process environment, as curl does: `http_proxy` for `http`
+    /// URLs, `https_proxy`/`HTTPS_PROXY` for `https` URLs, `all_proxy`/`ALL_PROXY` for either
+    /// when its own is unset, and `no_proxy`/`NO_PROXY` for the hosts reached directly (each
+    /// value may be `http://`, `socks5://` or `socks5h://`). Only what the environment sets
+    /// is changed; a later [`http_proxy`](Self::http_proxy), [`https_proxy`](Self::https_proxy)
+    /// or [`no_proxy`](Self::no_proxy) overrides it. A value that is not a usable proxy fails
+    /// [`build`](Self::build), naming the variable.
+    pub fn proxies_from_env(mut self) -> Self {
+        match crate::proxy::EnvProxies::from_process() {
+            Ok(env) => {
+                if env.http.is_some() {
+                    self.config.http_proxy = env.http;
+                }
+                if env.https.is_some() {
+                    self.config.https_proxy = env.https;
+                }
+                if let Some(hosts) = env.no_proxy {
+                    self.config.no_proxy = hosts;
+                }
+            }
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
     /// Hosts reached directly even when a proxy is set: exact names, `.suffix` domains, IP
     /// literals, or `*` for all (curl's `--noproxy`).
     pub fn no_proxy<I, S>(mut self, hosts: I) -> Self

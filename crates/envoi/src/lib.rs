@@ -52,7 +52,7 @@ pub use event::{Event, EventKind, Timings};
 pub use policy::{Auth, CancelHandle, DownloadFile, Progress, RedirectPolicy, RetryPolicy};
 #[cfg(feature = "cookies")]
 pub use policy::{CookieJar, StoredCookie};
-pub use proxy::{Proxy, ProxyKind};
+pub use proxy::{EnvProxies, Proxy, ProxyKind};
 pub use request::{Body, IntoUrl, Request, UserValue};
 pub use transport::dns::{Resolve, SystemResolver};
 pub use transport::socks::SocksFailure;

@@ -207,6 +207,74 @@ impl fmt::Debug for Proxy {
     }
 }
 
+/// The proxies an environment names, by curl's rules: `http_proxy` for `http` URLs (lower
+/// case only: a CGI program's environment may carry a request's `Proxy:` header as
+/// `HTTP_PROXY`), `https_proxy` or `HTTPS_PROXY` for `https` URLs, `all_proxy` or `ALL_PROXY`
+/// for either when its own is not set, and `no_proxy` or `NO_PROXY` (a comma-separated list)
+/// for the hosts reached directly. Empty values count as unset.
+/// [`ClientBuilder::proxies_from_env`](crate::ClientBuilder::proxies_from_env) applies them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EnvProxies {
+    /// The proxy for `http` URLs.
+    pub http: Option<Proxy>,
+    /// The proxy for `https` URLs.
+    pub https: Option<Proxy>,
+    /// The hosts reached directly, when the environment names them.
+    pub no_proxy: Option<Vec<String>>,
+}
+
+impl EnvProxies {
+    /// Reads the process environment.
+    pub fn from_process() -> Result<EnvProxies, Error> {
+        EnvProxies::read(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `var` (the process environment, or a test's map). A value
+    /// that is not a usable proxy is an error naming the variable.
+    ///
+    /// ```
+    /// let env = envoi::EnvProxies::read(|name| {
+    ///     (name == "https_proxy").then(|| "socks5h://127.0.0.1:1080".to_owned())
+    /// })?;
+    /// assert!(env.http.is_none());
+    /// assert_eq!(env.https.unwrap().port(), 1080);
+    /// # Ok::<(), envoi::Error>(())
+    /// ```
+    pub fn read(var: impl Fn(&str) -> Option<String>) -> Result<EnvProxies, Error> {
+        let first = |names: &[&'static str]| {
+            names.iter().find_map(|&name| {
+                var(name)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (name, v))
+            })
+        };
+        let parse = |found: Option<(&str, String)>| {
+            found
+                .map(|(name, text)| {
+                    Proxy::parse(text.trim()).map_err(|e| {
+                        Error::new(e.kind(), format!("the {name} environment variable: {e}"))
+                    })
+                })
+                .transpose()
+        };
+        let all = ["all_proxy", "ALL_PROXY"];
+        let http = first(&["http_proxy"]).or_else(|| first(&all));
+        let https = first(&["https_proxy", "HTTPS_PROXY"]).or_else(|| first(&all));
+        let no_proxy = first(&["no_proxy", "NO_PROXY"]).map(|(_, list)| {
+            list.split(',')
+                .map(|host| host.trim().to_owned())
+                .filter(|host| !host.is_empty())
+                .collect()
+        });
+        Ok(EnvProxies {
+            http: parse(http)?,
+            https: parse(https)?,
+            no_proxy,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,5 +346,53 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn the_environment_names_a_proxy_per_scheme_as_curl_reads_it() {
+        let read = |pairs: &[(&str, &str)]| EnvProxies::read(env(pairs)).unwrap();
+        assert_eq!(read(&[]), EnvProxies::default());
+        let only_http = read(&[("http_proxy", "127.0.0.1:3128")]);
+        assert_eq!(only_http.http.as_ref().map(Proxy::port), Some(3128));
+        assert_eq!(only_http.https, None, "http_proxy is for http URLs only");
+        // Upper-case HTTP_PROXY is never read (CGI); HTTPS_PROXY is.
+        let upper = read(&[("HTTP_PROXY", "h:1"), ("HTTPS_PROXY", "h:2")]);
+        assert_eq!(upper.http, None);
+        assert_eq!(upper.https.as_ref().map(Proxy::port), Some(2));
+        let lower_first = read(&[("https_proxy", "h:3"), ("HTTPS_PROXY", "h:4")]);
+        assert_eq!(lower_first.https.as_ref().map(Proxy::port), Some(3));
+        let all = read(&[("ALL_PROXY", "socks5h://h:5"), ("http_proxy", "h:6")]);
+        assert_eq!(all.http.as_ref().map(Proxy::port), Some(6));
+        assert_eq!(all.https.as_ref().map(Proxy::port), Some(5));
+        assert_eq!(
+            all.https.as_ref().map(Proxy::kind),
+            Some(ProxyKind::Socks5h)
+        );
+        let empty = read(&[("http_proxy", " "), ("all_proxy", "h:7")]);
+        assert_eq!(
+            empty.http.as_ref().map(Proxy::port),
+            Some(7),
+            "empty is unset"
+        );
+        let bypass = read(&[("NO_PROXY", "a.test, .b.test,,*")]);
+        assert_eq!(
+            bypass.no_proxy,
+            Some(vec!["a.test".into(), ".b.test".into(), "*".into()])
+        );
+    }
+
+    #[test]
+    fn an_unusable_proxy_in_the_environment_is_an_error_naming_the_variable() {
+        let e = EnvProxies::read(env(&[("https_proxy", "ftp://h:1")])).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnsupportedScheme);
+        assert!(e.to_string().contains("https_proxy"), "{e}");
     }
 }

@@ -272,3 +272,104 @@ fn socks4_and_a_socks5_proxy_in_front_of_another_are_not_built_in() {
         "{requests:?}"
     );
 }
+
+#[test]
+fn proxy_environment_variables_apply_per_scheme_as_in_curl() {
+    let env = env();
+    let endpoint = env
+        .server
+        .start_socks5(envoi_testserver::SocksOptions::default())
+        .expect("a SOCKS5 endpoint");
+    let proxy = format!("socks5h://{}", endpoint.addr());
+    let http = format!("http://localhost:{}/get", env.server.http_addr().port());
+    let https = format!("https://localhost:{}/get", env.server.https_addr().port());
+    // (what, variables, extra arguments, URL, goes through the proxy)
+    type Case<'a> = (
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        &'a [&'a str],
+        &'a str,
+        bool,
+    );
+    let cases: [Case; 8] = [
+        (
+            "http_proxy, http URL",
+            &[("http_proxy", &proxy)],
+            &[],
+            &http,
+            true,
+        ),
+        (
+            "http_proxy, https URL",
+            &[("http_proxy", &proxy)],
+            &[],
+            &https,
+            false,
+        ),
+        (
+            "HTTP_PROXY is never read",
+            &[("HTTP_PROXY", &proxy)],
+            &[],
+            &http,
+            false,
+        ),
+        (
+            "HTTPS_PROXY, https URL",
+            &[("HTTPS_PROXY", &proxy)],
+            &[],
+            &https,
+            true,
+        ),
+        (
+            "https_proxy, http URL",
+            &[("https_proxy", &proxy)],
+            &[],
+            &http,
+            false,
+        ),
+        (
+            "ALL_PROXY, https URL",
+            &[("ALL_PROXY", &proxy)],
+            &[],
+            &https,
+            true,
+        ),
+        (
+            "NO_PROXY names the host",
+            &[("all_proxy", &proxy), ("NO_PROXY", "localhost")],
+            &[],
+            &http,
+            false,
+        ),
+        (
+            "-x '' turns them off",
+            &[("all_proxy", &proxy)],
+            &["-x", ""],
+            &http,
+            false,
+        ),
+    ];
+    for (i, (what, vars, extra, url, via)) in cases.into_iter().enumerate() {
+        let mut args: Vec<String> = ["-s", "-o", "/dev/null", "--cacert"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        args.push(env.expand("{ca}"));
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args.push(url.to_owned());
+        for (tool, program) in [("envoi", envoi()), ("curl", PathBuf::from(CURL))] {
+            let before = endpoint.requests().len();
+            let out = crate::support::run_with_env(
+                &program,
+                &args,
+                &env.scratch(&format!("proxy-env-{i}-{tool}")),
+                None,
+                PROCESS_TIMEOUT,
+                vars,
+            );
+            assert_eq!(out.code, Some(0), "{what}, {tool}: {}", out.stderr_text());
+            let through = endpoint.requests().len() - before;
+            assert_eq!(through, usize::from(via), "{what}, {tool}");
+        }
+    }
+}

@@ -178,6 +178,18 @@ pub fn run(
     stdin: Option<&[u8]>,
     timeout: Duration,
 ) -> Outcome {
+    run_with_env(program, args, cwd, stdin, timeout, &[])
+}
+
+/// [`run`], with `vars` set after the proxy variables were cleared.
+pub fn run_with_env(
+    program: &Path,
+    args: &[String],
+    cwd: &Path,
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+    vars: &[(&str, &str)],
+) -> Outcome {
     let started = Instant::now();
     let mut command = Command::new(program);
     command
@@ -203,6 +215,9 @@ pub fn run(
         "NO_PROXY",
     ] {
         command.env_remove(var);
+    }
+    for (name, value) in vars {
+        command.env(name, value);
     }
     let mut child = command
         .spawn()
