@@ -25,7 +25,8 @@ pub(crate) struct PoolLimits {
 /// The idle connections and slot counts of one client.
 pub(crate) struct Pool {
     limits: PoolLimits,
-    state: Mutex<PoolState<Connection>>,
+    /// Connections are kept boxed: checking one in or out moves a pointer, not the connection.
+    state: Mutex<PoolState<Box<Connection>>>,
     freed: Condvar,
 }
 
@@ -261,7 +262,7 @@ impl Pool {
                 .flatten()
             {
                 if idle.is_usable(self.limits.idle_timeout, reuse, |c| c.stream.is_stale()) {
-                    return Ok(Checkout::Reused(Box::new(idle.conn)));
+                    return Ok(Checkout::Reused(idle.conn));
                 }
                 // Dropping it frees its slot; do that without the lock held.
                 drop(state);
@@ -305,7 +306,7 @@ impl Pool {
 
     /// Returns a connection whose exchange completed; it is kept if it may carry another
     /// request and the route has room for one more idle connection, and closed otherwise.
-    pub(crate) fn checkin(&self, conn: Connection) {
+    pub(crate) fn checkin(&self, conn: Box<Connection>) {
         if !conn.proto.ready_for_request() || self.limits.max_idle_per_host == 0 {
             return;
         }
@@ -327,7 +328,7 @@ impl Pool {
         self.freed.notify_one();
     }
 
-    fn lock(&self) -> MutexGuard<'_, PoolState<Connection>> {
+    fn lock(&self) -> MutexGuard<'_, PoolState<Box<Connection>>> {
         lock(&self.state)
     }
 }
@@ -405,7 +406,7 @@ mod tests {
         let pool = Pool::new(limits(None));
         let conn = open(&pool, &listener);
         let _server_side = listener.accept().unwrap();
-        pool.checkin(conn);
+        pool.checkin(Box::new(conn));
         assert_eq!(pool.idle_count(), 1);
         let port = listener.local_addr().unwrap().port();
         assert!(matches!(
@@ -420,7 +421,7 @@ mod tests {
         let pool = Pool::new(limits(None));
         let conn = open(&pool, &listener);
         drop(listener.accept().unwrap());
-        pool.checkin(conn);
+        pool.checkin(Box::new(conn));
         std::thread::sleep(Duration::from_millis(20));
         let port = listener.local_addr().unwrap().port();
         assert!(matches!(
@@ -438,7 +439,7 @@ mod tests {
         });
         let conn = open(&pool, &listener);
         let _server_side = listener.accept().unwrap();
-        pool.checkin(conn);
+        pool.checkin(Box::new(conn));
         std::thread::sleep(Duration::from_millis(30));
         let port = listener.local_addr().unwrap().port();
         assert!(matches!(
@@ -457,7 +458,7 @@ mod tests {
         let conns: Vec<_> = (0..3).map(|_| open(&pool, &listener)).collect();
         let _accepted: Vec<_> = (0..3).map(|_| listener.accept().unwrap()).collect();
         for conn in conns {
-            pool.checkin(conn);
+            pool.checkin(Box::new(conn));
         }
         assert_eq!(pool.idle_count(), 2);
     }
@@ -468,7 +469,7 @@ mod tests {
         let pool = Pool::new(limits(None));
         let conn = open(&pool, &listener);
         let (mut server_side, _) = listener.accept().unwrap();
-        pool.checkin(conn);
+        pool.checkin(Box::new(conn));
         drop(pool);
         server_side
             .set_read_timeout(Some(Duration::from_secs(5)))

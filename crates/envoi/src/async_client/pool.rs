@@ -20,7 +20,8 @@ use crate::transport::route::Route;
 /// The idle connections and slot counts of one async client.
 pub(crate) struct Pool {
     limits: PoolLimits,
-    state: Mutex<PoolState<Connection>>,
+    /// Connections are kept boxed: checking one in or out moves a pointer, not the connection.
+    state: Mutex<PoolState<Box<Connection>>>,
     freed: Notify,
 }
 
@@ -103,7 +104,7 @@ impl Pool {
                     if idle.is_usable(self.limits.idle_timeout, reuse, |c| c.stream.is_stale()) {
                         drop(state);
                         drop(expired);
-                        return Some(Checkout::Reused(Box::new(idle.conn)));
+                        return Some(Checkout::Reused(idle.conn));
                     }
                     expired.push(idle);
                 }
@@ -132,7 +133,7 @@ impl Pool {
 
     /// Returns a connection whose exchange completed; it is kept if it may carry another
     /// request and the route has room for one more idle connection, and closed otherwise.
-    pub(crate) fn checkin(&self, conn: Connection) {
+    pub(crate) fn checkin(&self, conn: Box<Connection>) {
         if !conn.proto.ready_for_request() || self.limits.max_idle_per_host == 0 {
             return;
         }
@@ -148,7 +149,7 @@ impl Pool {
         self.freed.notify_one();
     }
 
-    fn lock(&self) -> MutexGuard<'_, PoolState<Connection>> {
+    fn lock(&self) -> MutexGuard<'_, PoolState<Box<Connection>>> {
         crate::pool::lock(&self.state)
     }
 }

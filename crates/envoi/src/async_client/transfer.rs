@@ -28,7 +28,7 @@ use crate::transport::route::Route;
 /// to its end gives the connection back to the pool.
 pub(crate) struct Transfer {
     pub(crate) client: Arc<ClientInner>,
-    pub(crate) conn: Connection,
+    pub(crate) conn: Box<Connection>,
     pub(crate) deadlines: Deadlines,
     reused: bool,
     /// Request bytes that reached the socket, framing included.
@@ -303,7 +303,7 @@ async fn connection(
     deadlines: &Deadlines,
     sink: &mut EventSink,
     reuse: Reuse,
-) -> Result<(Connection, bool), Error> {
+) -> Result<(Box<Connection>, bool), Error> {
     let config = &client.config;
     match client
         .pool
@@ -315,7 +315,7 @@ async fn connection(
                 addr: conn.peer,
                 reused: true,
             });
-            Ok((*conn, true))
+            Ok((conn, true))
         }
         Checkout::Open(slot) => {
             // Boxed: opening a connection is rare next to reusing one, and its future (the
@@ -326,13 +326,13 @@ async fn connection(
             let mut proto = envoi_proto::Connection::new(config.limits.clone());
             proto.set_title_case_headers(config.title_case_headers);
             Ok((
-                Connection {
+                Box::new(Connection {
                     stream,
                     proto,
                     peer,
                     read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
                     slot,
-                },
+                }),
                 false,
             ))
         }

@@ -25,7 +25,7 @@ use crate::transport::stream::{is_timeout, Stream};
 /// A request in flight on a connection.
 pub(crate) struct Transfer {
     pub(crate) client: Arc<ClientInner>,
-    pub(crate) conn: Connection,
+    pub(crate) conn: Box<Connection>,
     pub(crate) deadlines: Deadlines,
     reused: bool,
     /// Request bytes that reached the socket, framing included.
@@ -273,7 +273,7 @@ fn connection(
     deadlines: &Deadlines,
     sink: &mut EventSink,
     reuse: Reuse,
-) -> Result<(Connection, bool), Error> {
+) -> Result<(Box<Connection>, bool), Error> {
     let config = &client.config;
     let checkout = client.pool.checkout(route, deadlines.connect(), reuse)?;
     match checkout {
@@ -282,14 +282,14 @@ fn connection(
                 addr: conn.peer,
                 reused: true,
             });
-            Ok((*conn, true))
+            Ok((conn, true))
         }
         Checkout::Open(slot) => {
             let (stream, peer) =
                 crate::transport::open(config, Some(&client.tls), route, deadlines, sink)?;
             let mut proto = envoi_proto::Connection::new(config.limits.clone());
             proto.set_title_case_headers(config.title_case_headers);
-            Ok((Connection::new(stream, proto, peer, slot), false))
+            Ok((Box::new(Connection::new(stream, proto, peer, slot)), false))
         }
     }
 }
