@@ -45,7 +45,9 @@ pub(crate) struct BodyOptions {
 /// connection is never reused.
 pub struct AsyncResponse {
     meta: ResponseMeta,
-    body: BodyReader,
+    /// Boxed: a response is moved through every layer of the request's future, and the body
+    /// reader (the connection's side, the decoder) is most of its size.
+    body: Box<BodyReader>,
 }
 
 impl AsyncResponse {
@@ -64,7 +66,12 @@ impl AsyncResponse {
         let cancel = options.cancel.as_ref().map(CancelWatch::new);
         AsyncResponse {
             meta,
-            body: BodyReader::new(wire, options.decoder, options.limit, cancel),
+            body: Box::new(BodyReader::new(
+                wire,
+                options.decoder,
+                options.limit,
+                cancel,
+            )),
         }
     }
 
