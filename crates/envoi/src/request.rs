@@ -298,7 +298,6 @@ pub(crate) enum BodySource {
     Stream(Box<dyn Read + Send>),
 }
 
-/// Parses a URL and checks it can be requested: `http`/`https`, with a host.
 /// What a request can be addressed with: text to parse (`&str`, `String`), or a
 /// [`Url`](url::Url) parsed once and sent many times, which costs no parsing per request.
 ///
@@ -323,13 +322,13 @@ impl IntoUrl for &str {
 
 impl IntoUrl for String {
     fn into_url(self) -> Result<Url, Error> {
-        parse_url(&self)
+        self.as_str().into_url()
     }
 }
 
 impl IntoUrl for &String {
     fn into_url(self) -> Result<Url, Error> {
-        parse_url(self)
+        self.as_str().into_url()
     }
 }
 
@@ -342,8 +341,7 @@ impl IntoUrl for Url {
 
 impl IntoUrl for &Url {
     fn into_url(self) -> Result<Url, Error> {
-        check_url(self)?;
-        Ok(self.clone())
+        self.clone().into_url()
     }
 }
 
@@ -357,6 +355,7 @@ mod into_url {
     impl Sealed for &url::Url {}
 }
 
+/// Parses a URL and checks it can be requested: `http`/`https`, with a host.
 pub(crate) fn parse_url(text: &str) -> Result<Url, Error> {
     let url = Url::parse(text)
         .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("`{text}`: {e}")).with_source(e))?;

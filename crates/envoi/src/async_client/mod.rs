@@ -43,8 +43,8 @@ use crate::config::{ClientBuilder, Config};
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::{
-    answer_may_follow, reuse_for, timeout, Again, Deadlines, Exchange, Next, COALESCE_LIMIT,
-    UPLOAD_CHUNK,
+    answer_may_follow, reuse_for, timeout, Again, BodyOptions, Deadlines, Exchange, Next,
+    COALESCE_LIMIT, UPLOAD_CHUNK,
 };
 use crate::pool::{PoolLimits, Reuse};
 use crate::request::{BodySource, IntoUrl, Request};
@@ -52,7 +52,7 @@ use crate::transport::route::Route;
 pub use builder::AsyncRequestBuilder;
 pub use completion::AsyncCompletion;
 use pool::Pool;
-use response::BodyOptions;
+
 pub use response::{AsyncResponse, BodyStream};
 use transfer::Transfer;
 pub use upload::AsyncUpload;
@@ -314,12 +314,7 @@ impl AsyncClient {
             let url = exchange.request().url.clone();
             match next {
                 Next::Deliver => {
-                    let body = BodyOptions {
-                        decoder: exchange.decoder(config, &response_head),
-                        limit: config.max_body_size,
-                        redirects: exchange.redirect_count(),
-                        cancel: request.cancel.clone(),
-                    };
+                    let body = exchange.body_options(config, &response_head);
                     return Ok(AsyncResponse::new(response_head, transfer, sink, url, body));
                 }
                 Next::Again { wait, why } => {

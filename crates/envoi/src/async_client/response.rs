@@ -19,23 +19,14 @@ use super::transfer::Transfer;
 use super::wait::CancelWatch;
 use crate::error::{Error, ErrorKind};
 use crate::event::{EventSink, Timings};
-use crate::policy::decode::{body_text, ContentDecoder};
+use crate::exchange::BodyOptions;
+use crate::policy::decode::body_text;
 use crate::policy::download::{DownloadFile, Progress};
-use crate::policy::CancelHandle;
 use crate::response_meta::{response_meta_methods, ResponseMeta};
 use crate::whole_body::WholeBody;
 
 /// Size of the pieces a body is read in by the helpers.
 const CHUNK: usize = 64 * 1024;
-
-/// How a delivered body is read: decoded or not, within a limit, cancellable.
-#[derive(Default)]
-pub(crate) struct BodyOptions {
-    pub(crate) decoder: Option<ContentDecoder>,
-    pub(crate) limit: Option<u64>,
-    pub(crate) redirects: usize,
-    pub(crate) cancel: Option<CancelHandle>,
-}
 
 /// A response from [`AsyncClient`](crate::AsyncClient): status, version, headers, and a body
 /// read as a stream.

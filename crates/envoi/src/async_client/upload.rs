@@ -15,13 +15,12 @@ use std::time::SystemTime;
 use envoi_proto::DataFrame;
 use tokio::io::AsyncWrite;
 
-use super::response::BodyOptions;
 use super::transfer::Transfer;
 use super::wait::{cancelled, unless_cancelled, CancelWatch};
 use super::AsyncResponse;
 use crate::error::{Error, ErrorKind};
 use crate::event::EventSink;
-use crate::exchange::{answer_may_follow, answer_or, Exchange, Halt, UploadAnswer, UPLOAD_CHUNK};
+use crate::exchange::{answer_may_follow, answer_or, Exchange, Halt, UPLOAD_CHUNK};
 
 /// The body of a request in flight, from
 /// [`AsyncClient::send_streaming`](crate::AsyncClient::send_streaming). Write the body with
@@ -165,13 +164,9 @@ impl AsyncUpload {
         let head = answer_or(out.transfer.receive_head(&mut out.sink).await, failure)?;
         let Outgoing { transfer, sink, .. } = *out;
         let config = &transfer.client.config;
-        let answer = UploadAnswer::new(&self.exchange, config, &head, SystemTime::now());
-        let body = BodyOptions {
-            decoder: answer.decoder,
-            limit: answer.limit,
-            redirects: 0,
-            cancel: answer.cancel,
-        };
+        let body = self
+            .exchange
+            .deliver_upload_answer(config, &head, SystemTime::now());
         let url = self.exchange.request().url.clone();
         Ok(AsyncResponse::new(head, transfer, sink, url, body))
     }

@@ -25,14 +25,15 @@ use crate::error::{Error, ErrorKind};
 use crate::event::EventKind;
 use crate::event::EventSink;
 use crate::exchange::{
-    answer_may_follow, reuse_for, Again, Deadlines, Exchange, Next, COALESCE_LIMIT, UPLOAD_CHUNK,
+    answer_may_follow, reuse_for, Again, BodyOptions, Deadlines, Exchange, Next, COALESCE_LIMIT,
+    UPLOAD_CHUNK,
 };
 use crate::policy::CancelHandle;
 use crate::pool::{Pool, PoolLimits, Reuse};
 use crate::request::{BodySource, IntoUrl, Request};
 use crate::transport::route::Route;
 pub use completion::Completion;
-use response::BodyOptions;
+
 pub use response::Response;
 use transfer::Transfer;
 pub use upload::Upload;
@@ -248,12 +249,7 @@ impl Client {
             let url = exchange.request().url.clone();
             match next {
                 Next::Deliver => {
-                    let body = BodyOptions {
-                        decoder: exchange.decoder(config, &response_head),
-                        limit: config.max_body_size,
-                        redirects: exchange.redirect_count(),
-                        cancel,
-                    };
+                    let body = exchange.body_options(config, &response_head);
                     return Ok(transfer.into_response(response_head, &sink, url, body));
                 }
                 Next::Again { wait, why } => {

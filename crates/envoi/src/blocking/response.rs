@@ -13,21 +13,13 @@ use url::Url;
 use super::transfer::{read_error, Transfer};
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink, Timings};
+use crate::exchange::BodyOptions;
+use crate::policy::decode::DecodingReader;
 use crate::policy::decode::{body_text, check_limit, error_from_io};
-use crate::policy::decode::{ContentDecoder, DecodingReader};
 use crate::policy::download::{DownloadFile, Progress};
 use crate::policy::CancelHandle;
 use crate::response_meta::{response_meta_methods, ResponseMeta};
 use crate::whole_body::WholeBody;
-
-/// How a delivered body is read: decoded or not, within a limit, cancellable.
-#[derive(Default)]
-pub(crate) struct BodyOptions {
-    pub(crate) decoder: Option<ContentDecoder>,
-    pub(crate) limit: Option<u64>,
-    pub(crate) redirects: usize,
-    pub(crate) cancel: Option<CancelHandle>,
-}
 
 /// A response: status, version, headers, and a body read as a stream.
 ///

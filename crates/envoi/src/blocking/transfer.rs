@@ -121,9 +121,8 @@ impl Transfer {
 
     /// Writes a piece of the body, framed.
     pub(crate) fn write_body(&mut self, data: &[u8]) -> Result<(), Error> {
-        let frame = self.conn.proto.frame_body(data.len())?;
-        self.body_taken += data.len() as u64;
-        self.write_all(&[frame.prefix(), data, frame.suffix()])
+        let frame = self.frame_body(data.len())?;
+        self.write_framed(frame, data)
     }
 
     /// Accounts for `len` more body bytes with the protocol core and returns their framing.
@@ -174,7 +173,7 @@ impl Transfer {
         head: ResponseHead,
         sink: &EventSink,
         url: url::Url,
-        body: super::response::BodyOptions,
+        body: crate::exchange::BodyOptions,
     ) -> super::Response {
         super::Response::new(head, self, sink.clone(), url, body)
     }

@@ -7,12 +7,11 @@ use std::io::{self, Write};
 
 use std::time::SystemTime;
 
-use super::response::BodyOptions;
 use super::transfer::Transfer;
 use super::{cancelled_or, Response};
 use crate::error::Error;
 use crate::event::EventSink;
-use crate::exchange::{answer_may_follow, answer_or, Exchange, Halt, UploadAnswer};
+use crate::exchange::{answer_may_follow, answer_or, Exchange, Halt};
 use crate::policy::CancelHandle;
 
 /// The body of a request in flight. Write the body, then call [`finish`](Self::finish) for the
@@ -135,13 +134,7 @@ impl Upload {
         };
         let head = answer_or(out.transfer.receive_head(&mut out.sink), failure)?;
         let config = &out.transfer.client.config;
-        let answer = UploadAnswer::new(&exchange, config, &head, SystemTime::now());
-        let body = BodyOptions {
-            decoder: answer.decoder,
-            limit: answer.limit,
-            redirects: 0,
-            cancel: answer.cancel,
-        };
+        let body = exchange.deliver_upload_answer(config, &head, SystemTime::now());
         let url = exchange.request().url.clone();
         Ok(out.transfer.into_response(head, &out.sink, url, body))
     }

@@ -20,13 +20,13 @@ use crate::policy::auth::{AuthState, AuthTarget};
 use crate::policy::decode::{self, ContentDecoder};
 use crate::policy::redirect::{apply_redirect, referer_for, RedirectState, RequestFacts};
 use crate::policy::retry::{retry_delay, Attempt, RetryCause};
-use crate::policy::Auth;
+use crate::policy::{Auth, CancelHandle};
 use crate::pool::Reuse;
 use crate::request::Request;
 use crate::transport::route::Route;
 pub(crate) use deadlines::{earliest, timeout, Deadlines};
 pub(crate) use head::{connect_head, frame_body, host_value, request_head};
-pub(crate) use upload::{answer_or, streaming_request, Halt, UploadAnswer};
+pub(crate) use upload::{answer_or, streaming_request, Halt};
 
 /// A redirect's or challenge's body up to this size is read and dropped so its connection can
 /// carry the next hop; a larger one closes the connection instead.
@@ -140,6 +140,16 @@ pub(crate) enum Again {
     Retry,
 }
 
+/// How a delivered body is read, in every front end that hands out a response: decoded or
+/// not, within the body limit, cancellable; and the redirects followed before it.
+#[derive(Default)]
+pub(crate) struct BodyOptions {
+    pub(crate) decoder: Option<ContentDecoder>,
+    pub(crate) limit: Option<u64>,
+    pub(crate) redirects: usize,
+    pub(crate) cancel: Option<CancelHandle>,
+}
+
 /// The policy state of one request across its hops.
 pub(crate) struct Exchange {
     request: Request,
@@ -180,6 +190,16 @@ impl Exchange {
     /// Redirects followed so far.
     pub(crate) fn redirect_count(&self) -> usize {
         self.redirects.count()
+    }
+
+    /// How the body of `head`, the response delivered, is read.
+    pub(crate) fn body_options(&self, config: &Config, head: &ResponseHead) -> BodyOptions {
+        BodyOptions {
+            decoder: self.decoder(config, head),
+            limit: config.max_body_size,
+            redirects: self.redirect_count(),
+            cancel: self.request.cancel.clone(),
+        }
     }
 
     /// Where the next hop goes.

@@ -26,11 +26,9 @@ use std::time::SystemTime;
 
 use envoi_proto::ResponseHead;
 
-use super::{answer_may_follow, Exchange};
+use super::{answer_may_follow, BodyOptions, Exchange};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
-use crate::policy::decode::ContentDecoder;
-use crate::policy::CancelHandle;
 use crate::request::{Body, Request};
 
 /// The request a streamed upload sends: `request` with a body the caller writes afterwards,
@@ -112,29 +110,18 @@ pub(crate) fn answer_or(
     }
 }
 
-/// How a streamed upload's answer is delivered, in every front end: the cookies it sets are
-/// stored, and its body is read as any delivered body is (decoded when this request asked for
-/// compressed content, within the body limit, cancellable), but a redirect or a challenge is
-/// not followed, since the body was a one-shot stream.
-pub(crate) struct UploadAnswer {
-    pub(crate) decoder: Option<ContentDecoder>,
-    pub(crate) limit: Option<u64>,
-    pub(crate) cancel: Option<CancelHandle>,
-}
-
-impl UploadAnswer {
-    pub(crate) fn new(
-        exchange: &Exchange,
+impl Exchange {
+    /// How a streamed upload's answer is delivered, in every front end: the cookies it sets
+    /// are stored, and its body is read as any delivered body is (decoded when this request
+    /// asked for compressed content, within the body limit, cancellable), but a redirect or a
+    /// challenge is not followed, since the body was a one-shot stream.
+    pub(crate) fn deliver_upload_answer(
+        &self,
         config: &Config,
         head: &ResponseHead,
         now: SystemTime,
-    ) -> Self {
-        let request = exchange.request();
-        config.store_cookies(&request.url, head.headers(), now);
-        UploadAnswer {
-            decoder: exchange.decoder(config, head),
-            limit: config.max_body_size,
-            cancel: request.cancel.clone(),
-        }
+    ) -> BodyOptions {
+        config.store_cookies(&self.request().url, head.headers(), now);
+        self.body_options(config, head)
     }
 }
