@@ -26,12 +26,10 @@ pub enum Front {
     Async(AsyncClient),
 }
 
-/// The client for a group, and whether its requests go through a proxy.
+/// The client for a group.
 pub struct GroupClient {
     /// The client; its clones share one connection pool.
     pub front: Front,
-    /// The proxies in use, per scheme, with the hosts that bypass them.
-    pub proxies: Proxies,
     /// The cookie jar, when `-b FILE` or `-c` turned cookies on.
     pub jar: Option<envoi::CookieJar>,
 }
@@ -44,25 +42,11 @@ impl GroupClient {
         let Ok(url) = url::Url::parse(url) else {
             return false;
         };
-        let proxy = match url.scheme() {
-            "https" => &self.proxies.https,
-            _ => &self.proxies.http,
+        let proxy = match &self.front {
+            Front::Blocking(client) => client.proxy_for(&url),
+            Front::Async(client) => client.proxy_for(&url),
         };
-        if proxy.as_ref().is_none_or(|p| p.kind() != ProxyKind::Http) {
-            return false;
-        }
-        let bypass = &self.proxies.bypass;
-        let host = url.host_str().unwrap_or_default();
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        !bypass.iter().any(|rule| {
-            let rule = rule.trim();
-            rule == "*"
-                || rule.eq_ignore_ascii_case(host)
-                || host.to_ascii_lowercase().ends_with(&format!(
-                    ".{}",
-                    rule.trim_start_matches('.').to_ascii_lowercase()
-                ))
-        })
+        proxy.is_some_and(|p| p.kind() == ProxyKind::Http)
     }
 }
 
@@ -89,9 +73,9 @@ pub fn build(group: &Group, parallel: bool) -> Result<GroupClient, CliError> {
     builder = builder.tls(tls_options(group)?);
     let proxies = proxies(group)?;
     builder = builder
-        .http_proxy(proxies.http.clone())
-        .https_proxy(proxies.https.clone())
-        .no_proxy(proxies.bypass.clone());
+        .http_proxy(proxies.http)
+        .https_proxy(proxies.https)
+        .no_proxy(proxies.bypass);
     for entry in &args.resolve {
         let (host, port, addrs) = parse_resolve(entry)?;
         builder = builder.resolve(&host, port, &addrs);
@@ -109,11 +93,7 @@ pub fn build(group: &Group, parallel: bool) -> Result<GroupClient, CliError> {
         builder.build().map(Front::Blocking)
     };
     let front = front.map_err(|e| CliError::code(exit_code::FAILED_INIT, format!("{e:#}")))?;
-    Ok(GroupClient {
-        front,
-        proxies,
-        jar,
-    })
+    Ok(GroupClient { front, jar })
 }
 
 /// A number of seconds from the command line; 0 means "no limit", as in curl.
@@ -241,14 +221,14 @@ fn cert_problem(path: &str, e: &std::io::Error) -> CliError {
 }
 
 /// The proxies of a group, per URL scheme, and the hosts that bypass them.
-#[derive(Clone, Debug, Default)]
-pub struct Proxies {
+#[derive(Default)]
+struct Proxies {
     /// For `http` URLs.
-    pub http: Option<Proxy>,
+    http: Option<Proxy>,
     /// For `https` URLs.
-    pub https: Option<Proxy>,
+    https: Option<Proxy>,
     /// Reached directly.
-    pub bypass: Vec<String>,
+    bypass: Vec<String>,
 }
 
 /// `-x`, `--socks5`, `--socks5-hostname`, `-U` and `--noproxy`, or curl's proxy environment

@@ -82,6 +82,12 @@ impl Client {
         }
     }
 
+    /// The proxy a request to `url` goes through, by the client's proxies and `no_proxy`
+    /// list; `None` when it goes direct.
+    pub fn proxy_for(&self, url: &url::Url) -> Option<&crate::Proxy> {
+        self.inner.config.proxy_for(url)
+    }
+
     /// Starts a GET.
     pub fn get(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::GET, url)
