@@ -113,14 +113,11 @@ impl BodySink {
         self.received += data.len() as u64;
         if self.decoder.is_none() {
             check_limit(self.received, self.limit)?;
-            return match &mut self.out {
-                // The piece itself goes to the writer, uncopied.
-                Out::File(writer) => writer.write(data),
-                Out::Memory(body) => {
-                    body.extend_from_slice(&data);
-                    Ok(())
-                }
-            };
+            // The piece itself goes to the download writer, uncopied.
+            if let Out::File(writer) = &mut self.out {
+                return writer.write(data);
+            }
+            return write(&mut self.out, &data);
         }
         if self.encoded.is_empty() {
             self.encoded = data;

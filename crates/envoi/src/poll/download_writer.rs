@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, OnceLock, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, TryLockError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -181,7 +181,8 @@ struct Queue {
     jobs: Mutex<VecDeque<Job>>,
     /// The writer is parked (or about to be): the next job must unpark it.
     parked: AtomicBool,
-    writer: std::thread::Thread,
+    /// The writer thread, which sets it as it starts (before it can ever park).
+    writer: OnceLock<std::thread::Thread>,
 }
 
 /// How long the writer naps between batches while a download is running.
@@ -212,27 +213,26 @@ fn submit(job: Job) -> Result<(), std::io::Error> {
         .unwrap_or_else(PoisonError::into_inner)
         .push_back(job);
     if queue.parked.swap(false, Ordering::AcqRel) {
-        queue.writer.unpark();
+        if let Some(writer) = queue.writer.get() {
+            writer.unpark();
+        }
     }
     Ok(())
 }
 
 fn start_writer() -> Result<Arc<Queue>, std::io::Error> {
-    let (tx, rx) = mpsc::channel::<Arc<Queue>>();
-    let handle = std::thread::Builder::new()
-        .name("envoi-poll-download".into())
-        .spawn(move || {
-            if let Ok(queue) = rx.recv() {
-                write_forever(&queue);
-            }
-        })?;
     let queue = Arc::new(Queue {
         jobs: Mutex::new(VecDeque::new()),
         parked: AtomicBool::new(false),
-        writer: handle.thread().clone(),
+        writer: OnceLock::new(),
     });
-    // The thread waits for its queue; it was just started, so it is there to take it.
-    let _ = tx.send(Arc::clone(&queue));
+    let ours = Arc::clone(&queue);
+    std::thread::Builder::new()
+        .name("envoi-poll-download".into())
+        .spawn(move || {
+            let _ = ours.writer.set(std::thread::current());
+            write_forever(&ours);
+        })?;
     Ok(queue)
 }
 
