@@ -123,7 +123,7 @@ impl BodyEcho {
 }
 
 /// Reads a whole request body, up to [`BODY_LIMIT`] (413 beyond).
-pub(crate) async fn read_body(body: Incoming) -> Result<Bytes, HttpError> {
+pub(crate) async fn read_body(body: &mut Incoming) -> Result<Bytes, HttpError> {
     match Limited::new(body, BODY_LIMIT).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(HttpError::new(

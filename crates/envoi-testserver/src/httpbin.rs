@@ -60,26 +60,28 @@ pub(crate) async fn handle(
 
 async fn route(req: Request<Incoming>, path: &[&str], info: &ConnInfo, state: &State) -> Reply {
     let (parts, mut body) = req.into_parts();
-    // httpbin's server (and nginx) read a body the route has no use for before answering, so
+    let reply = answer(&parts, &mut body, path, info, state).await;
+    // httpbin's server (and nginx) read a body the route had no use for before answering, so
     // the connection stays usable and the answer is not cut short by a reset of unread bytes.
     // `/status/{code}` answers without reading, for tests of answers that come early.
-    let reads_body = matches!(
-        path,
-        ["post" | "put" | "patch" | "delete"]
-            | ["anything", ..]
-            | ["delay", _]
-            | ["digest-auth", ..]
-            | ["upload-sink"]
-            | ["status", _]
-    );
-    if !reads_body {
+    if !matches!(path, ["status", _]) {
         discard_body(&mut body).await?;
     }
+    reply
+}
+
+async fn answer(
+    parts: &request::Parts,
+    body: &mut Incoming,
+    path: &[&str],
+    info: &ConnInfo,
+    state: &State,
+) -> Reply {
     let query = parts.uri.query().unwrap_or("").to_owned();
-    let echo = || Echo::new(&parts, info);
+    let echo = || Echo::new(parts, info);
     match path {
         [""] => pages::index(),
-        ["get"] => allow(&parts, &[Method::GET, Method::HEAD], || {
+        ["get"] => allow(parts, &[Method::GET, Method::HEAD], || {
             ok_json(&echo().get_json())
         }),
         ["headers"] => ok_json(&json!({ "headers": echo().headers })),
@@ -146,10 +148,10 @@ async fn route(req: Request<Incoming>, path: &[&str], info: &ConnInfo, state: &S
             }
         }
         ["redirect-to"] => redirect_to(&query),
-        ["cookies", rest @ ..] => cookies::route(&parts, rest),
-        ["basic-auth", user, passwd] => auth::basic(&parts, user, passwd, false),
-        ["hidden-basic-auth", user, passwd] => auth::basic(&parts, user, passwd, true),
-        ["bearer"] => auth::bearer(&parts),
+        ["cookies", rest @ ..] => cookies::route(parts, rest),
+        ["basic-auth", user, passwd] => auth::basic(parts, user, passwd, false),
+        ["hidden-basic-auth", user, passwd] => auth::basic(parts, user, passwd, true),
+        ["bearer"] => auth::bearer(parts),
         ["digest-auth", qop, user, passwd, rest @ ..] if rest.len() <= 2 => {
             // httpbin's optional fifth segment (stale_after) is accepted and ignored.
             let route = DigestRoute {
@@ -159,7 +161,7 @@ async fn route(req: Request<Incoming>, path: &[&str], info: &ConnInfo, state: &S
                 algorithm: rest.first().copied().unwrap_or("MD5"),
             };
             let data = read_body(body).await?;
-            auth::digest(&parts, &route, &data, &state.nonces, state.next_seed())
+            auth::digest(parts, &route, &data, &state.nonces, state.next_seed())
         }
         [name @ ("gzip" | "deflate" | "brotli" | "zstd")] => {
             let coding = Coding::from_name(name).ok_or_else(|| HttpError::bad_request("coding"))?;
@@ -188,11 +190,11 @@ async fn route(req: Request<Incoming>, path: &[&str], info: &ConnInfo, state: &S
             )
         }
         ["stream", n] => streams::stream_lines(parse_num(n, "line count")?, echo().get_json()),
-        ["range", n] => streams::range(&parts, parse_num(n, "byte count")?),
+        ["range", n] => streams::range(parts, parse_num(n, "byte count")?),
         ["drip"] => streams::drip(&query).await,
-        ["upload-sink"] => streams::upload_sink(&parts, body).await,
+        ["upload-sink"] => streams::upload_sink(parts, body).await,
         ["response-headers"] => response_headers(&query),
-        ["cache"] => cache(&parts, &echo().get_json()),
+        ["cache"] => cache(parts, &echo().get_json()),
         ["cache", seconds] => {
             let seconds: u64 = parse_num(seconds, "max-age")?;
             let mut response = ok_json(&echo().get_json())?;
@@ -203,7 +205,7 @@ async fn route(req: Request<Incoming>, path: &[&str], info: &ConnInfo, state: &S
             )?;
             Ok(response)
         }
-        ["etag", etag] => etag_route(&parts, etag, &echo().get_json()),
+        ["etag", etag] => etag_route(parts, etag, &echo().get_json()),
         ["base64", value] => {
             let decoded = decode_base64(value).ok_or_else(|| {
                 HttpError::bad_request("Incorrect Base64 data try: SFRUUEJJTiBpcyBhd2Vzb21l")

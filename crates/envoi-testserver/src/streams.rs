@@ -194,7 +194,7 @@ pub(crate) async fn drip(query: &str) -> Reply {
 
 /// `/upload-sink` (any method): reads the body as it streams, keeping only a count and a
 /// SHA-256 (skipped with `?sha256=false`), and reports them with how the body was framed.
-pub(crate) async fn upload_sink(parts: &request::Parts, mut body: Incoming) -> Reply {
+pub(crate) async fn upload_sink(parts: &request::Parts, body: &mut Incoming) -> Reply {
     let chunked = parts.headers.get_all(TRANSFER_ENCODING).iter().any(|v| {
         v.to_str()
             .is_ok_and(|s| s.to_ascii_lowercase().contains("chunked"))
