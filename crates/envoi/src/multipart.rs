@@ -109,13 +109,7 @@ impl Form {
 
     /// The exact length of the body, in bytes.
     pub fn len(&self) -> u64 {
-        self.segments()
-            .iter()
-            .map(|s| match s {
-                Segment::Bytes(b) => b.len() as u64,
-                Segment::File { length, .. } => *length,
-            })
-            .sum()
+        length(&self.segments())
     }
 
     /// True for a form with no parts (its body is still the closing boundary).
@@ -126,8 +120,9 @@ impl Form {
     /// The whole body in memory, files read now. A file that is not the length it had when
     /// it was added is an error ([`ErrorKind::BodyIo`]).
     pub fn to_vec(&self) -> Result<Vec<u8>, Error> {
-        let mut out = Vec::with_capacity(usize::try_from(self.len()).unwrap_or(0));
-        SegmentReader::new(Arc::new(self.segments()))
+        let segments = self.segments();
+        let mut out = Vec::with_capacity(usize::try_from(length(&segments)).unwrap_or(0));
+        SegmentReader::new(Arc::new(segments))
             .read_to_end(&mut out)
             .map_err(body_io)?;
         Ok(out)
@@ -140,9 +135,9 @@ impl Form {
         if let [Segment::Bytes(all)] = segments.as_slice() {
             return Body::from_bytes(all.clone());
         }
-        let length = self.len();
+        let total = length(&segments);
         let segments = Arc::new(segments);
-        Body::replayable(Some(length), move || {
+        Body::replayable(Some(total), move || {
             Ok(SegmentReader::new(Arc::clone(&segments)))
         })
     }
@@ -342,6 +337,17 @@ fn body_io(e: io::Error) -> Error {
 enum Segment {
     Bytes(Bytes),
     File { path: PathBuf, length: u64 },
+}
+
+/// The bytes `segments` add up to.
+fn length(segments: &[Segment]) -> u64 {
+    segments
+        .iter()
+        .map(|s| match s {
+            Segment::Bytes(b) => b.len() as u64,
+            Segment::File { length, .. } => *length,
+        })
+        .sum()
 }
 
 /// One send's read of the segments; files are opened as they are reached.
