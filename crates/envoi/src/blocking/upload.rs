@@ -158,10 +158,12 @@ impl Outgoing {
     }
 }
 
-/// Halts the upload after `error`, which is handed back for the caller.
+/// Halts the upload after `error`, which is handed back for the caller. A piece or the end
+/// fails only on an open upload; an upload already halted is halted again only by a
+/// cancellation, which then has the last word.
 fn halt(state: &mut State, error: Error) -> Error {
-    let gone = State::Halted(Halt::closed(error.kind(), ""));
-    if let State::Open(out) = std::mem::replace(state, gone) {
+    let cancelled = State::Halted(Halt::closed(error.kind(), "cancelled"));
+    if let State::Open(out) = std::mem::replace(state, cancelled) {
         *state = State::Halted(Halt::after(&error, out));
     }
     error
