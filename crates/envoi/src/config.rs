@@ -26,6 +26,9 @@ pub const DEFAULT_MAX_IDLE_PER_HOST: usize = 16;
 /// How long a request with `Expect: 100-continue` waits for the interim response before it
 /// sends its body anyway.
 pub const DEFAULT_EXPECT_CONTINUE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long the blocking client checks for a response head without sleeping before it
+/// waits in the kernel ([`ClientBuilder::busy_poll`]).
+pub const DEFAULT_BUSY_POLL: Duration = Duration::from_micros(200);
 
 /// Which address families a connection may use (curl's `-4` and `-6`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,6 +50,7 @@ pub(crate) struct Config {
     pub(crate) read_timeout: Option<Duration>,
     pub(crate) write_timeout: Option<Duration>,
     pub(crate) expect_continue_timeout: Duration,
+    pub(crate) busy_poll: Duration,
     pub(crate) limits: envoi_proto::Limits,
     pub(crate) title_case_headers: bool,
     pub(crate) default_headers: HeaderMap,
@@ -84,6 +88,7 @@ impl Default for Config {
             read_timeout: None,
             write_timeout: None,
             expect_continue_timeout: DEFAULT_EXPECT_CONTINUE_TIMEOUT,
+            busy_poll: DEFAULT_BUSY_POLL,
             limits: envoi_proto::Limits::default(),
             title_case_headers: true,
             default_headers,
@@ -182,6 +187,27 @@ impl ClientBuilder {
     /// How long `Expect: 100-continue` waits before sending the body anyway (default 1 s).
     pub fn expect_continue_timeout(mut self, timeout: Duration) -> Self {
         self.config.expect_continue_timeout = timeout;
+        self
+    }
+
+    /// How long the blocking client keeps checking for a response head, without sleeping,
+    /// before it waits for it in the kernel (default 200 µs; zero turns it off). The name
+    /// and the idea are Linux's `SO_BUSY_POLL`.
+    ///
+    /// A server that answers within microseconds (on loopback, or on the same rack) then
+    /// costs no sleep and wake-up per request, which on a virtual machine costs more than
+    /// the HTTP work: sequential GETs to nginx on another core ran several times faster
+    /// with it, for less CPU per request (see BENCHMARKS.md). What it may cost is bounded:
+    /// - never more than this budget per request;
+    /// - nothing on a connection whose last response head took longer than the budget to
+    ///   arrive, so a distant or slow server pays it once, until it answers fast again;
+    /// - each check first yields the CPU, so a server on the same CPU runs at once, as it
+    ///   would if the client slept.
+    ///
+    /// The async client waits in tokio's reactor and ignores this; the poll-driven front
+    /// end never waits.
+    pub fn busy_poll(mut self, budget: Duration) -> Self {
+        self.config.busy_poll = budget;
         self
     }
 

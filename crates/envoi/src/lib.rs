@@ -43,8 +43,8 @@ pub use async_client::{
     AsyncClient, AsyncCompletion, AsyncRequestBuilder, AsyncResponse, AsyncUpload, BodyStream,
 };
 pub use config::{
-    ClientBuilder, IpVersion, DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPECT_CONTINUE_TIMEOUT,
-    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_IDLE_PER_HOST,
+    ClientBuilder, IpVersion, DEFAULT_BUSY_POLL, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_EXPECT_CONTINUE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_IDLE_PER_HOST,
 };
 pub use envoi_proto as proto;
 pub use error::{Error, ErrorKind, IgnoreFlag, TimeoutPhase};

@@ -9,7 +9,7 @@ use std::time::Instant;
 use envoi_proto::{DataFrame, RequestHead, ResponseHead, WriteState};
 use http::Method;
 
-use super::ClientInner;
+use super::{busy_poll, ClientInner};
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::{
@@ -179,14 +179,53 @@ impl Transfer {
     }
 
     fn next_head(&mut self, sink: &mut EventSink) -> Result<ResponseHead, Error> {
+        let mut waiting_since = None;
         loop {
             match next_head_event(&mut self.conn.proto, sink)? {
                 HeadProgress::NeedData => {
-                    let deadline = self.deadlines.read(Instant::now());
+                    let now = Instant::now();
+                    let deadline = self.deadlines.read(now);
+                    if waiting_since.is_none() {
+                        waiting_since = Some(now);
+                        if self.busy_poll(deadline)? {
+                            continue;
+                        }
+                    }
                     self.fill(deadline, TimeoutPhase::FirstByte)?;
                 }
-                HeadProgress::Final(h) => return Ok(h),
+                HeadProgress::Final(h) => {
+                    if let Some(since) = waiting_since {
+                        self.conn.last_head_wait = since.elapsed();
+                    }
+                    return Ok(h);
+                }
             }
+        }
+    }
+
+    /// Reads the head's first bytes without sleeping, where that is worth it
+    /// ([`busy_poll`]): true when something arrived (or the stream ended) within the
+    /// budget, false when the caller is to wait for it in `fill`. The read deadline is set
+    /// first because a TLS read that finds half a record waits for the rest.
+    fn busy_poll(&mut self, deadline: Option<Instant>) -> Result<bool, Error> {
+        let budget = self.client.config.busy_poll;
+        if !busy_poll::worth_polling(budget, self.conn.last_head_wait) {
+            return Ok(false);
+        }
+        let conn = &mut self.conn;
+        conn.set_read_deadline(deadline)
+            .map_err(|_| timeout(TimeoutPhase::FirstByte))?;
+        match busy_poll::receive(&mut conn.stream, &mut conn.read_buf, budget) {
+            Ok(None) => Ok(false),
+            Ok(Some(0)) => {
+                conn.proto.receive_eof();
+                Ok(true)
+            }
+            Ok(Some(n)) => {
+                conn.proto.receive(&conn.read_buf[..n]);
+                Ok(true)
+            }
+            Err(e) => Err(read_error(&conn.stream, e, TimeoutPhase::FirstByte)),
         }
     }
 

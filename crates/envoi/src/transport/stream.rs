@@ -98,6 +98,38 @@ impl Stream {
         Some(tls::classify(rustls_error, &s.facts))
     }
 
+    /// Reads what has arrived without waiting: `None` when nothing has (no bytes, no end, no
+    /// error). A plain stream makes one non-blocking `recv`; a TLS one reads (as `read`
+    /// does) once rustls or the socket holds something, which a non-blocking peek tells.
+    pub(crate) fn read_now(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        let ready = match self {
+            Stream::Plain(tcp) => {
+                return match rustix::net::recv(&*tcp, buf, rustix::net::RecvFlags::DONTWAIT) {
+                    Ok((n, _)) => Ok(Some(n)),
+                    Err(rustix::io::Errno::AGAIN) => Ok(None),
+                    Err(e) => Err(e.into()),
+                };
+            }
+            // Decrypted bytes rustls holds, or received bytes it has not taken yet.
+            Stream::Tls(s) => !s.inner.conn.wants_read() || s.inner.sock.has_buffered(),
+        };
+        if ready || self.socket_readable_now() {
+            self.read(buf).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// True when the socket has bytes, an end or an error to report: one non-blocking peek.
+    fn socket_readable_now(&self) -> bool {
+        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
+        !matches!(
+            socket2::SockRef::from(self.tcp()).recv_with_flags(&mut probe, flags),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock
+        )
+    }
+
     /// True when the peer has closed or sent something unasked: an idle connection in that
     /// state must not carry a request.
     pub(crate) fn is_stale(&self) -> bool {
