@@ -3,7 +3,8 @@
 //! off except for `decode`, which uses a second client with envoi's default (on).
 //!
 //! For profiling only, `ENVOI_BENCH_READ_BODY=1` reads each small body with `read_body` into
-//! a 1 KiB stack buffer instead of `bytes()` (the tables always use `bytes()`).
+//! a 1 KiB stack buffer instead of `bytes()` (the tables always use `bytes()`), and
+//! `ENVOI_BENCH_BUSY_POLL_US=N` sets the client's busy-poll budget (the tables use the default).
 
 use std::time::Duration;
 
@@ -27,6 +28,9 @@ impl Envoi {
 
     fn build(decompress: bool, pem: Option<&[u8]>) -> Result<envoi::blocking::Client> {
         let mut builder = envoi::blocking::Client::builder();
+        if let Ok(us) = std::env::var("ENVOI_BENCH_BUSY_POLL_US") {
+            builder = builder.busy_poll(Duration::from_micros(us.parse()?));
+        }
         if !decompress {
             builder = builder.decompress(false);
         }

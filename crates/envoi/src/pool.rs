@@ -171,9 +171,8 @@ pub(crate) struct Connection {
     /// per connection: handing the core a zero-filled region before every read cost a
     /// 16 KiB memset per response; copying the few bytes a read returns costs far less.
     pub(crate) read_buf: Box<[u8]>,
-    /// How long the last response head on this connection took to arrive after the
-    /// request went out (zero until one has): whether busy polling is worth it here.
-    pub(crate) last_head_wait: Duration,
+    /// Whether the blocking client polls this connection for its next response head.
+    pub(crate) head_polling: crate::blocking::busy_poll::HeadPolling,
 }
 
 /// Read size when the bytes go through the protocol core's buffer (heads, chunk framing).
@@ -201,7 +200,7 @@ impl Connection {
             slot,
             timeouts: SocketTimeouts::default(),
             read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
-            last_head_wait: Duration::ZERO,
+            head_polling: Default::default(),
         }
     }
 

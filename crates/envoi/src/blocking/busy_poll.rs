@@ -8,31 +8,87 @@ use std::time::{Duration, Instant};
 
 use crate::transport::stream::Stream;
 
-/// True when a connection whose last response head took `last_wait` should be polled for
-/// the next one: a server that took longer than the budget last time will likely do so
-/// again, and polling it would only burn the budget.
-pub(crate) fn worth_polling(budget: Duration, last_wait: Duration) -> bool {
-    !budget.is_zero() && last_wait <= budget
+/// How many requests skip polling once polls found the server running on this CPU.
+const SKIP_WHEN_SERVER_SHARES_CPU: u32 = 64;
+/// A yield that took longer than this ran another thread on this CPU (or the hypervisor
+/// took the CPU away, which is why one such poll proves nothing).
+const YIELD_RAN_ANOTHER_THREAD: Duration = Duration::from_micros(4);
+/// How many polls in a row must find their answer after such a yield before the server
+/// counts as sharing this CPU.
+const POLLS_TO_PROVE_SHARED_CPU: u8 = 4;
+
+/// What a connection has learned about polling its server for response heads.
+#[derive(Debug, Default)]
+pub(crate) struct HeadPolling {
+    /// How long the last response head took to arrive after the request went out.
+    last_wait: Duration,
+    /// Requests left that wait in the kernel without polling first.
+    skip: u32,
+    /// Polls in a row whose answer came while a yield ran another thread.
+    answered_during_yield: u8,
 }
 
-/// Reads from `stream` without sleeping until something arrives or `budget` runs out:
-/// `Some(n)` as `read` returns it, `None` when the budget ran out first.
-///
-/// Each round first yields the CPU, so that a server on the same CPU runs at once (as it
-/// would if this thread slept in `read`) and the read that follows finds its answer;
-/// with no other thread to run, the yield returns at once.
-pub(crate) fn receive(
-    stream: &mut Stream,
-    buf: &mut [u8],
-    budget: Duration,
-) -> io::Result<Option<usize>> {
-    let start = Instant::now();
-    loop {
-        std::thread::yield_now();
-        match stream.read_now(buf) {
-            Ok(None) if start.elapsed() < budget => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            other => return other,
+impl HeadPolling {
+    /// True when the next response head should be polled for, with `budget`. Not on a
+    /// connection whose last head took longer than the budget (it will likely do so again,
+    /// and polling would only burn the budget), nor for a while after a poll found the
+    /// server on this CPU (then sleeping in `read` lets it run just as soon, for less).
+    pub(crate) fn worth_polling(&mut self, budget: Duration) -> bool {
+        if budget.is_zero() {
+            return false;
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        self.last_wait <= budget
+    }
+
+    /// Records how long a response head took to arrive.
+    pub(crate) fn head_arrived_after(&mut self, wait: Duration) {
+        self.last_wait = wait;
+    }
+
+    /// Reads from `stream` without sleeping until something arrives or `budget` runs out:
+    /// `Some(n)` as `read` returns it, `None` when the budget ran out first.
+    ///
+    /// Each round first yields the CPU, so that a server on the same CPU runs at once (as it
+    /// would if this thread slept in `read`) and the read that follows finds its answer.
+    /// With no other thread to run, the yield returns at once; when it took long and the
+    /// answer was there after it, for several requests in a row, the server shares this
+    /// CPU and the next requests skip polling.
+    pub(crate) fn receive(
+        &mut self,
+        stream: &mut Stream,
+        buf: &mut [u8],
+        budget: Duration,
+    ) -> io::Result<Option<usize>> {
+        let start = Instant::now();
+        loop {
+            let before_yield = Instant::now();
+            std::thread::yield_now();
+            let ran_another_thread = before_yield.elapsed() > YIELD_RAN_ANOTHER_THREAD;
+            match stream.read_now(buf) {
+                Ok(None) if start.elapsed() < budget => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(Some(n)) => {
+                    self.answered(ran_another_thread);
+                    return Ok(Some(n));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn answered(&mut self, during_yield_to_another_thread: bool) {
+        if !during_yield_to_another_thread {
+            self.answered_during_yield = 0;
+            return;
+        }
+        self.answered_during_yield += 1;
+        if self.answered_during_yield >= POLLS_TO_PROVE_SHARED_CPU {
+            self.answered_during_yield = 0;
+            self.skip = SKIP_WHEN_SERVER_SHARES_CPU;
         }
     }
 }
@@ -53,17 +109,46 @@ mod tests {
     #[test]
     fn a_connection_slower_than_the_budget_last_time_is_not_polled() {
         let b = Duration::from_micros(50);
-        assert!(worth_polling(b, Duration::ZERO));
-        assert!(worth_polling(b, Duration::from_micros(50)));
-        assert!(!worth_polling(b, Duration::from_micros(51)));
-        assert!(!worth_polling(Duration::ZERO, Duration::ZERO));
+        let mut polling = HeadPolling::default();
+        assert!(polling.worth_polling(b));
+        polling.head_arrived_after(Duration::from_micros(50));
+        assert!(polling.worth_polling(b));
+        polling.head_arrived_after(Duration::from_micros(51));
+        assert!(!polling.worth_polling(b));
+        polling.head_arrived_after(Duration::from_micros(10));
+        assert!(polling.worth_polling(b));
+        assert!(!polling.worth_polling(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_server_found_on_this_cpu_several_times_in_a_row_is_not_polled_for_a_while() {
+        let b = Duration::from_micros(50);
+        let mut polling = HeadPolling::default();
+        for _ in 1..POLLS_TO_PROVE_SHARED_CPU {
+            polling.answered(true);
+        }
+        polling.answered(false);
+        polling.answered(true);
+        assert!(
+            polling.worth_polling(b),
+            "a streak broken by a quick answer proves nothing"
+        );
+        for _ in 1..POLLS_TO_PROVE_SHARED_CPU {
+            polling.answered(true);
+        }
+        let polled = (0..SKIP_WHEN_SERVER_SHARES_CPU + 1)
+            .filter(|_| polling.worth_polling(b))
+            .count();
+        assert_eq!(polled, 1);
     }
 
     #[test]
     fn polling_gives_up_after_its_budget_when_nothing_arrives() {
         let (mut stream, _server) = connected_pair();
         let start = Instant::now();
-        let got = receive(&mut stream, &mut [0; 64], Duration::from_millis(20)).unwrap();
+        let got = HeadPolling::default()
+            .receive(&mut stream, &mut [0; 64], Duration::from_millis(20))
+            .unwrap();
         assert_eq!(got, None);
         assert!(start.elapsed() >= Duration::from_millis(20));
     }
@@ -77,7 +162,9 @@ mod tests {
             server
         });
         let mut buf = [0; 64];
-        let got = receive(&mut stream, &mut buf, Duration::from_secs(10)).unwrap();
+        let got = HeadPolling::default()
+            .receive(&mut stream, &mut buf, Duration::from_secs(10))
+            .unwrap();
         assert_eq!(got, Some(17));
         assert_eq!(&buf[..17], b"HTTP/1.1 200 OK\r\n");
         drop(writer.join().unwrap());
@@ -87,7 +174,9 @@ mod tests {
     fn a_closed_peer_is_reported_as_the_end_of_the_stream() {
         let (mut stream, server) = connected_pair();
         drop(server);
-        let got = receive(&mut stream, &mut [0; 64], Duration::from_secs(10)).unwrap();
+        let got = HeadPolling::default()
+            .receive(&mut stream, &mut [0; 64], Duration::from_secs(10))
+            .unwrap();
         assert_eq!(got, Some(0));
     }
 }

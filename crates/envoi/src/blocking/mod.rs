@@ -8,7 +8,7 @@
 //! # Ok::<(), envoi::Error>(())
 //! ```
 
-mod busy_poll;
+pub(crate) mod busy_poll;
 mod completion;
 mod response;
 mod transfer;

@@ -9,7 +9,7 @@ use std::time::Instant;
 use envoi_proto::{DataFrame, RequestHead, ResponseHead, WriteState};
 use http::Method;
 
-use super::{busy_poll, ClientInner};
+use super::ClientInner;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::{
@@ -195,7 +195,7 @@ impl Transfer {
                 }
                 HeadProgress::Final(h) => {
                     if let Some(since) = waiting_since {
-                        self.conn.last_head_wait = since.elapsed();
+                        self.conn.head_polling.head_arrived_after(since.elapsed());
                     }
                     return Ok(h);
                 }
@@ -209,13 +209,14 @@ impl Transfer {
     /// first because a TLS read that finds half a record waits for the rest.
     fn busy_poll(&mut self, deadline: Option<Instant>) -> Result<bool, Error> {
         let budget = self.client.config.busy_poll;
-        if !busy_poll::worth_polling(budget, self.conn.last_head_wait) {
+        let conn = &mut self.conn;
+        if !conn.head_polling.worth_polling(budget) {
             return Ok(false);
         }
-        let conn = &mut self.conn;
         conn.set_read_deadline(deadline)
             .map_err(|_| timeout(TimeoutPhase::FirstByte))?;
-        match busy_poll::receive(&mut conn.stream, &mut conn.read_buf, budget) {
+        let polling = &mut conn.head_polling;
+        match polling.receive(&mut conn.stream, &mut conn.read_buf, budget) {
             Ok(None) => Ok(false),
             Ok(Some(0)) => {
                 conn.proto.receive_eof();
