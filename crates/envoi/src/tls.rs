@@ -63,9 +63,13 @@ pub enum RootCertificates {
     /// Mozilla's root program, compiled in (the `webpki-roots` crate).
     #[default]
     Webpki,
-    /// The platform's trust store. Failing to load any root from it is an error.
+    /// The platform's trust store (feature `native-roots`, on by default). Failing to load
+    /// any root from it is an error.
+    #[cfg(feature = "native-roots")]
     Native,
-    /// Both; the platform's store may fail to load, the compiled-in roots remain.
+    /// Both; the platform's store may fail to load, the compiled-in roots remain (feature
+    /// `native-roots`).
+    #[cfg(feature = "native-roots")]
     WebpkiAndNative,
     /// Only the roots added with [`TlsOptions::add_root_certificate`].
     OnlyAdded,

@@ -568,8 +568,8 @@ fn pattern(offset: u64, len: usize) -> Vec<u8> {
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(data)
+    ring::digest::digest(&ring::digest::SHA256, data)
+        .as_ref()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

@@ -8,6 +8,7 @@
 //! answered one more time.
 
 mod digest;
+mod md5;
 
 use std::fmt;
 

@@ -7,9 +7,7 @@
 
 use std::fmt::Write as _;
 
-use md5::Md5;
-use sha2::{Digest as _, Sha256};
-
+use super::md5::md5;
 use super::Challenge;
 
 /// A hash algorithm of Digest.
@@ -61,8 +59,10 @@ impl Algorithm {
     /// The lower-case hex digest of `data`.
     fn hash(self, data: &str) -> String {
         match self {
-            Algorithm::Md5 | Algorithm::Md5Sess => hex(&Md5::digest(data.as_bytes())),
-            Algorithm::Sha256 | Algorithm::Sha256Sess => hex(&Sha256::digest(data.as_bytes())),
+            Algorithm::Md5 | Algorithm::Md5Sess => hex(&md5(data.as_bytes())),
+            Algorithm::Sha256 | Algorithm::Sha256Sess => {
+                hex(ring::digest::digest(&ring::digest::SHA256, data.as_bytes()).as_ref())
+            }
         }
     }
 }

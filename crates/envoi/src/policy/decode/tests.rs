@@ -511,6 +511,7 @@ fn an_undecoded_body_has_the_same_limit_rule() {
 }
 
 #[test]
+#[cfg(feature = "charset")]
 fn charset_is_read_from_content_type_parameters() {
     assert_eq!(
         charset_of("text/plain; charset=ISO-8859-1"),

@@ -22,7 +22,7 @@ mod verifier;
 mod testkit;
 
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use rustls::{ClientConfig, KeyLogFile, RootCertStore, SupportedProtocolVersion};
 use rustls_pki_types::ServerName;
@@ -102,21 +102,19 @@ fn versions(min: TlsVersion) -> &'static [&'static SupportedProtocolVersion] {
 /// error unless unknown issuers are accepted anyway.
 fn root_store(opts: &TlsOptions) -> Result<RootCertStore, Error> {
     let mut store = RootCertStore::empty();
-    if matches!(
-        opts.roots,
-        RootCertificates::Webpki | RootCertificates::WebpkiAndNative
-    ) {
-        store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
     match opts.roots {
+        RootCertificates::Webpki => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        #[cfg(feature = "native-roots")]
         RootCertificates::Native => store.roots.extend(native_roots()?.roots.iter().cloned()),
         // The compiled-in roots remain if the platform's fail to load.
+        #[cfg(feature = "native-roots")]
         RootCertificates::WebpkiAndNative => {
+            store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             if let Ok(native) = native_roots() {
                 store.roots.extend(native.roots.iter().cloned());
             }
         }
-        RootCertificates::Webpki | RootCertificates::OnlyAdded => {}
+        RootCertificates::OnlyAdded => {}
     }
     for (i, cert) in opts.added_roots.iter().enumerate() {
         store.add(cert.der.clone()).map_err(|e| {
@@ -135,8 +133,9 @@ fn root_store(opts: &TlsOptions) -> Result<RootCertStore, Error> {
 
 /// The platform's trust anchors, loaded once per process. A failure is not cached, so a later
 /// client tries again.
+#[cfg(feature = "native-roots")]
 fn native_roots() -> Result<Arc<RootCertStore>, Error> {
-    static NATIVE: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    static NATIVE: std::sync::OnceLock<Arc<RootCertStore>> = std::sync::OnceLock::new();
     if let Some(roots) = NATIVE.get() {
         return Ok(Arc::clone(roots));
     }

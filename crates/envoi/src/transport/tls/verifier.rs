@@ -24,7 +24,6 @@ use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
-use sha2::{Digest, Sha256};
 
 use super::classify::{self, PinMismatch};
 use super::leaf;
@@ -93,7 +92,7 @@ impl Verifier {
             return Ok(());
         }
         let spki = ParsedCertificate::try_from(end_entity)?.subject_public_key_info();
-        let hash: [u8; 32] = Sha256::digest(spki.as_ref()).into();
+        let hash = sha256(spki.as_ref());
         if self.pins.contains(&hash) {
             return Ok(());
         }
@@ -219,6 +218,13 @@ fn bad_crl(index: usize, source: Option<rustls::client::VerifierBuilderError>) -
     }
 }
 
+/// The SHA-256 of `data`, as a public-key pin holds it.
+fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testkit::{exchange, trusting, Ca, Issued, Leaf, Server};
@@ -235,7 +241,7 @@ mod tests {
     }
 
     fn spki_pin(cert: &Issued) -> [u8; 32] {
-        Sha256::digest(cert.spki_der()).into()
+        sha256(&cert.spki_der())
     }
 
     #[test]
