@@ -71,7 +71,7 @@ pub struct AsyncClient {
 pub(crate) struct ClientInner {
     pub(crate) config: Config,
     pub(crate) pool: Arc<Pool>,
-    pub(crate) tls: tokio_rustls::TlsConnector,
+    pub(crate) tls: crate::transport::tls::ClientTls,
 }
 
 impl AsyncClient {
@@ -86,7 +86,7 @@ impl AsyncClient {
     }
 
     pub(crate) fn from_config(config: Config) -> Result<AsyncClient, Error> {
-        let tls = crate::transport::tls::client_config(&config.tls)?;
+        let tls = crate::transport::tls::ClientTls::new(&config.tls)?;
         let pool = Pool::new(PoolLimits {
             idle_timeout: config.idle_timeout,
             max_idle_per_host: config.max_idle_per_host,
@@ -94,11 +94,7 @@ impl AsyncClient {
             max_total: config.max_connections,
         });
         Ok(AsyncClient {
-            inner: Arc::new(ClientInner {
-                config,
-                pool,
-                tls: tokio_rustls::TlsConnector::from(tls),
-            }),
+            inner: Arc::new(ClientInner { config, pool, tls }),
         })
     }
 

@@ -268,7 +268,8 @@ async fn handshake(
     let facts = HandshakeFacts::new();
     let buffered =
         tokio::io::BufReader::with_capacity(crate::transport::stream::TLS_READ_BUFFER, tcp);
-    let mut connecting = client.tls.connect(name, buffered);
+    let connector = tokio_rustls::TlsConnector::from(client.tls.config()?);
+    let mut connecting = connector.connect(name, buffered);
     let handshake = poll_fn(|cx| facts.observe(|| Pin::new(&mut connecting).poll(cx)));
     let finished = before(deadline, handshake)
         .await

@@ -48,7 +48,7 @@ pub struct Client {
 pub(crate) struct ClientInner {
     pub(crate) config: Config,
     pub(crate) pool: Arc<Pool>,
-    pub(crate) tls: Arc<rustls::ClientConfig>,
+    pub(crate) tls: crate::transport::tls::ClientTls,
 }
 
 impl Client {
@@ -63,7 +63,7 @@ impl Client {
     }
 
     pub(crate) fn from_config(config: Config) -> Result<Client, Error> {
-        let tls = crate::transport::tls::client_config(&config.tls)?;
+        let tls = crate::transport::tls::ClientTls::new(&config.tls)?;
         let pool = Pool::new(PoolLimits {
             idle_timeout: config.idle_timeout,
             max_idle_per_host: config.max_idle_per_host,

@@ -325,7 +325,7 @@ fn connection(
         }
         Checkout::Open(slot) => {
             let (stream, peer) =
-                crate::transport::open(config, Some(&client.tls), route, deadlines, sink)?;
+                crate::transport::open(config, &client.tls, route, deadlines, sink)?;
             let mut proto = envoi_proto::Connection::new(config.limits.clone());
             proto.set_title_case_headers(config.title_case_headers);
             Ok((Box::new(Connection::new(stream, proto, peer, slot)), false))

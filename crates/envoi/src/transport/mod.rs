@@ -11,10 +11,9 @@ pub(crate) mod tls;
 pub(crate) mod tunnel;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use crate::config::Config;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::event::{EventKind, EventSink};
 use crate::exchange::Deadlines;
 use route::Route;
@@ -26,7 +25,7 @@ use stream::Stream;
 /// connect deadline.
 pub(crate) fn open(
     config: &Config,
-    tls_config: Option<&Arc<rustls::ClientConfig>>,
+    tls: &tls::ClientTls,
     route: &Route,
     deadlines: &Deadlines,
     sink: &mut EventSink,
@@ -53,8 +52,13 @@ pub(crate) fn open(
     if !route.https {
         return Ok((Stream::Plain(tcp), peer));
     }
-    let tls_config =
-        tls_config.ok_or_else(|| Error::new(ErrorKind::TlsHandshake, "TLS is not configured"))?;
-    let stream = handshake::run(tls_config, &config.tls, &route.host, tcp, deadline, sink)?;
+    let stream = handshake::run(
+        &tls.config()?,
+        &config.tls,
+        &route.host,
+        tcp,
+        deadline,
+        sink,
+    )?;
     Ok((stream, peer))
 }

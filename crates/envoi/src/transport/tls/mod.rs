@@ -3,7 +3,8 @@
 //! [`ErrorKind`].
 //!
 //! How a front end uses it:
-//! 1. once per client: [`client_config`] (it loads roots and parses CRLs; share the `Arc`, so
+//! 1. once per client: a [`ClientTls`], whose [`config`](ClientTls::config) builds the
+//!    configuration on the first TLS connection (it loads roots and parses CRLs; shared, so
 //!    sessions resume across connections);
 //! 2. per connection: [`server_name`], `ClientConnection::new`, and a fresh
 //!    [`HandshakeFacts`] whose [`observe`](HandshakeFacts::observe) wraps every call that
@@ -22,7 +23,7 @@ mod verifier;
 mod testkit;
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::{ClientConfig, KeyLogFile, RootCertStore, SupportedProtocolVersion};
 use rustls_pki_types::ServerName;
@@ -37,6 +38,42 @@ use verifier::{Verifier, Waivers};
 
 /// The only protocol envoi speaks over TLS.
 const ALPN_HTTP11: &[u8] = b"http/1.1";
+
+/// A client's rustls configuration, built when its first TLS connection needs it: a client
+/// that speaks plain HTTP only never builds a root store or runs rustls code, which keeps its start
+/// quick and its memory small. Options that can fail to build (added roots, CRLs, the
+/// platform's roots) are built with the client instead, so their error comes from `build()`.
+pub(crate) struct ClientTls {
+    opts: TlsOptions,
+    config: OnceLock<Arc<ClientConfig>>,
+}
+
+impl ClientTls {
+    /// The configuration for `opts`, built now when building it can fail.
+    pub(crate) fn new(opts: &TlsOptions) -> Result<ClientTls, Error> {
+        let tls = ClientTls {
+            opts: opts.clone(),
+            config: OnceLock::new(),
+        };
+        let cannot_fail = opts.roots == RootCertificates::Webpki
+            && opts.added_roots.is_empty()
+            && opts.crls.is_empty();
+        if !cannot_fail {
+            tls.config()?;
+        }
+        Ok(tls)
+    }
+
+    /// The shared configuration, built on first use.
+    pub(crate) fn config(&self) -> Result<Arc<ClientConfig>, Error> {
+        if let Some(config) = self.config.get() {
+            return Ok(Arc::clone(config));
+        }
+        // Two first connections at once may both build it; one is kept, both are equal.
+        let built = client_config(&self.opts)?;
+        Ok(Arc::clone(self.config.get_or_init(|| built)))
+    }
+}
 
 /// The rustls configuration for `opts`. Building it loads the roots (the platform's are
 /// loaded once per process and cached) and checks the CRLs; callers build it once per
@@ -249,5 +286,28 @@ mod tests {
             .add_crl(crate::tls::Crl::from_der(vec![1, 2]))
             .ignore_revocation(true);
         client_config(&waived).unwrap();
+    }
+
+    #[test]
+    fn client_tls_builds_the_default_configuration_on_first_use_and_keeps_it() {
+        let tls = ClientTls::new(&TlsOptions::default()).unwrap();
+        assert!(
+            tls.config.get().is_none(),
+            "nothing is built for a plain client"
+        );
+        let first = tls.config().unwrap();
+        assert!(Arc::ptr_eq(&first, &tls.config().unwrap()));
+    }
+
+    #[test]
+    fn client_tls_reports_options_that_cannot_be_built_at_once() {
+        let bad_root = TlsOptions::default().add_root_certificate(Certificate::from_der(vec![1]));
+        let only = TlsOptions::default().root_certificates(RootCertificates::OnlyAdded);
+        for opts in [bad_root, only] {
+            let err = ClientTls::new(&opts)
+                .err()
+                .expect("the options cannot be built");
+            assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        }
     }
 }
