@@ -293,12 +293,12 @@ mod tests {
         assert_eq!(for_kind(error.kind(), true), 43);
         assert_eq!(for_error(&error, true), PROXY);
         // Without a SOCKS5 failure the kind decides.
-        let refused = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
+        let refused = envoi_testserver::ClosedPort::new();
         let client = envoi::blocking::Client::builder().build().unwrap();
-        let error = client.get(format!("http://{refused}/")).send().unwrap_err();
+        let error = client
+            .get(format!("http://{}/", refused.addr()))
+            .send()
+            .unwrap_err();
         assert_eq!(error.socks_failure(), None);
         assert_eq!(for_error(&error, false), 7);
     }

@@ -22,6 +22,9 @@
 //! The server runs on its own tokio runtime, so it works from a plain `#[test]`; dropping the
 //! [`TestServer`] stops it. It only ever listens on loopback.
 //!
+//! For tests of a failure to connect, [`ClosedPort`] holds a loopback port where connects
+//! are refused, without the race of a port bound, noted and released.
+//!
 //! ```
 //! use std::io::{Read, Write};
 //!
@@ -39,6 +42,7 @@
 mod auth;
 mod body;
 mod certs;
+mod closed_port;
 mod conn;
 mod cookies;
 mod echo;
@@ -60,6 +64,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::watch;
 
 pub use certs::CertKind;
+pub use closed_port::ClosedPort;
 pub use socks::{SocksEndpoint, SocksOptions, SocksRequest, SocksTarget};
 
 use certs::Certs;

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use envoi::{AsyncClient, CancelHandle, EventKind};
+use envoi_testserver::ClosedPort;
 use futures_core::Stream;
 use support::*;
 use tokio::io::AsyncReadExt;
@@ -327,14 +328,9 @@ fn send_then_calls_the_procedure_once_with_the_response_or_the_error() {
     let _serial = serial();
     let server = TestServer::start();
     let calls = Arc::new(AtomicUsize::new(0));
-    let refused = format!(
-        "http://127.0.0.1:{}/",
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    );
+    // Held to the end: both front ends below must find the port still refused.
+    let closed = ClosedPort::new();
+    let refused = format!("http://{}/", closed.addr());
     // Async: the procedure reads the body.
     let client = builder().build_async().unwrap();
     runtime().block_on(async {

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use envoi::poll::{self, HttpClient, QueryValue, Status};
+use envoi_testserver::ClosedPort;
 use support::*;
 
 const MAX_POLLS: usize = 200_000;
@@ -90,14 +91,6 @@ fn failing_resolver(host: &str, _: u16) -> std::io::Result<Vec<SocketAddr>> {
     Err(std::io::Error::other(format!(
         "{host} does not resolve here"
     )))
-}
-
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -178,9 +171,10 @@ fn cant_resolve_comes_from_a_resolver_that_fails() {
 
 #[test]
 fn cant_connect_to_a_closed_port() {
+    let closed = ClosedPort::new();
     let mut client = HttpClient::new();
     client
-        .connect_to_host("127.0.0.1", closed_port() as i32, None)
+        .connect_to_host("127.0.0.1", closed.port(), None)
         .unwrap();
     let seen = poll_until(&mut client, settled);
     assert_eq!(seen.last(), Some(&Status::CantConnect), "{seen:?}");

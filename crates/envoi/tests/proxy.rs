@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use envoi::{EventKind, Proxy, ProxyKind, SocksFailure};
-use envoi_testserver::{SocksOptions, SocksTarget};
+use envoi_testserver::{ClosedPort, SocksOptions, SocksTarget};
 use support::*;
 
 /// A tinyproxy process on a loopback port, stopped on drop.
@@ -420,17 +420,14 @@ fn each_failure_reply_reaches_the_caller_as_its_own_failure() {
 fn failures_of_the_proxy_itself_and_of_the_destination() {
     let server = TestServer::start();
     // Nothing listens: as for any connection.
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = ClosedPort::new();
     // Accepts (in its backlog) and never answers.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let http_port = server.http_addr().port();
     for fe in FRONT_ENDS {
         let e = fe
             .fetch(
-                via(&server, socks(ProxyKind::Socks5h, closed)),
+                via(&server, socks(ProxyKind::Socks5h, closed.addr())),
                 &get(&server.url("/get")),
             )
             .unwrap_err();
@@ -723,11 +720,11 @@ fn danted_carries_http_and_https_for_both_kinds_and_refuses_unknown_users() {
         let response = client.get(server.https_url("/get")).send().unwrap();
         assert_eq!(response.status(), 200, "{kind:?}");
         // Dante's own answer to a destination nobody listens on.
-        let closed = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let e = client.get(format!("http://{closed}/")).send().unwrap_err();
+        let closed = ClosedPort::new();
+        let e = client
+            .get(format!("http://{}/", closed.addr()))
+            .send()
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ProxyFailed, "{e:#}");
         assert!(e.socks_failure().is_some(), "{e:#}");
     }

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use envoi_testserver::{CertKind, SocksEndpoint, SocksOptions, TestServer};
+use envoi_testserver::{CertKind, ClosedPort, SocksEndpoint, SocksOptions, TestServer};
 
 /// The envoi binary under test.
 pub fn envoi() -> PathBuf {
@@ -26,7 +26,8 @@ pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct Env {
     pub server: TestServer,
     pub dir: PathBuf,
-    pub refused_port: u16,
+    /// A port nobody listens on, held (so never reused) for the whole test binary.
+    pub refused: ClosedPort,
     /// A SOCKS5 endpoint that requires `user:secret`.
     pub socks_auth: SocksEndpoint,
 }
@@ -49,11 +50,7 @@ pub fn env() -> &'static Env {
         for (name, text) in files {
             std::fs::write(dir.join(name), text).expect("write test file");
         }
-        // A port nobody listens on: bound, then released.
-        let refused_port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
+        let refused = ClosedPort::new();
         let socks_auth = server
             .start_socks5(SocksOptions {
                 credentials: Some(("user".into(), "secret".into())),
@@ -63,7 +60,7 @@ pub fn env() -> &'static Env {
         Env {
             server,
             dir,
-            refused_port,
+            refused,
             socks_auth,
         }
     })
@@ -106,12 +103,9 @@ impl Env {
         map.insert("{port}".into(), s.http_addr().port().to_string());
         map.insert(
             "{refused}".into(),
-            format!("http://127.0.0.1:{}", self.refused_port),
+            format!("http://{}", self.refused.addr()),
         );
-        map.insert(
-            "{refused-addr}".into(),
-            format!("127.0.0.1:{}", self.refused_port),
-        );
+        map.insert("{refused-addr}".into(), self.refused.addr().to_string());
         map.insert("{socks5}".into(), s.socks5_addr().to_string());
         map.insert("{socks5-auth}".into(), self.socks_auth.addr().to_string());
         for kind in CertKind::ALL {

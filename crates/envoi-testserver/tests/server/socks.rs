@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-use envoi_testserver::{SocksOptions, SocksTarget, TestServer};
+use envoi_testserver::{ClosedPort, SocksOptions, SocksTarget, TestServer};
 
 use crate::support::{over, TIMEOUT};
 
@@ -94,10 +94,8 @@ fn names_and_addresses_are_logged_and_relayed() {
 #[test]
 fn it_refuses_what_it_must_not_or_cannot_do() {
     let server = TestServer::start();
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // Held until every case has run, so that "nothing listens" stays true.
+    let refusing = ClosedPort::new();
     let outside: SocketAddr = "192.0.2.1:80".parse().unwrap();
     let mut bind_request = address_request(server.http_addr());
     bind_request[1] = 2; // BIND
@@ -106,7 +104,7 @@ fn it_refuses_what_it_must_not_or_cannot_do() {
     let cases: [(&str, Vec<u8>, u8); 5] = [
         ("not loopback", address_request(outside), 2),
         ("unknown name", name_request("example.com", 80), 4),
-        ("nothing listens", address_request(closed_port), 5),
+        ("nothing listens", address_request(refusing.addr()), 5),
         ("BIND", bind_request, 7),
         ("address type", bad_atyp, 8),
     ];

@@ -191,21 +191,18 @@ mod tests {
         let good = listener.local_addr().unwrap();
         let (_, addr) = run(&mut Connector::new(vec![good])).unwrap();
         assert_eq!(addr, good);
-        drop(listener);
-        let e = run(&mut Connector::new(vec![good])).unwrap_err();
+        let closed = envoi_testserver::ClosedPort::new();
+        let e = run(&mut Connector::new(vec![closed.addr()])).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::CantConnect);
         assert!(std::error::Error::source(&e).is_some());
     }
 
     #[test]
     fn a_refused_address_gives_way_to_the_next() {
-        let closed = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
+        let closed = envoi_testserver::ClosedPort::new();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let good = listener.local_addr().unwrap();
-        let (_, addr) = run(&mut Connector::new(vec![closed, good])).unwrap();
+        let (_, addr) = run(&mut Connector::new(vec![closed.addr(), good])).unwrap();
         assert_eq!(addr, good);
     }
 }

@@ -2,6 +2,8 @@
 
 use std::net::TcpListener;
 
+use envoi_testserver::ClosedPort;
+
 use crate::support::*;
 
 pub fn truncated_content_length_body_is_an_error(fe: &dyn FrontEnd) {
@@ -46,17 +48,13 @@ pub fn close_before_response_is_no_response(fe: &dyn FrontEnd) {
 }
 
 pub fn refused_connection_is_cant_connect(fe: &dyn FrontEnd) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let result = fe.fetch(builder(), &get(&format!("http://127.0.0.1:{port}/")));
+    let closed = ClosedPort::new();
+    let result = fe.fetch(builder(), &get(&format!("http://{}/", closed.addr())));
     let error = result.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::CantConnect);
     assert!(std::error::Error::source(&error).is_some());
     assert!(
-        format!("{error:#}").contains(&port.to_string()),
+        format!("{error:#}").contains(&closed.port().to_string()),
         "{error:#}"
     );
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use envoi::{Auth, RedirectPolicy, RetryPolicy};
+use envoi_testserver::ClosedPort;
 
 use crate::support::*;
 
@@ -370,11 +371,8 @@ pub fn an_unknown_encoding_passes_through_raw_with_its_header(fe: &dyn FrontEnd)
 }
 
 pub fn connect_failures_are_retried_when_retries_are_on(fe: &dyn FrontEnd) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Held for the whole test: every attempt, retries included, must be refused.
+    let closed = ClosedPort::new();
     let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = std::sync::Arc::clone(&attempts);
     let retrying = builder()
@@ -388,7 +386,7 @@ pub fn connect_failures_are_retried_when_retries_are_on(fe: &dyn FrontEnd) {
                 counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
         });
-    let result = fe.fetch(retrying, &get(&format!("http://127.0.0.1:{port}/")));
+    let result = fe.fetch(retrying, &get(&format!("http://{}/", closed.addr())));
     assert_eq!(error_kind(result), ErrorKind::CantConnect);
     assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
 }

@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use envoi::poll::{self, Completion, RequestResult, Status};
+use envoi_testserver::ClosedPort;
 
-use super::{closed_port, failing_resolver, MAX_POLLS, MAX_TIME};
+use super::{failing_resolver, MAX_POLLS, MAX_TIME};
 use crate::support::*;
 
 /// Polls until the request completes, within the bounds; returns the completion and the
@@ -45,6 +46,8 @@ fn scratch_dir(name: &str) -> PathBuf {
 #[test]
 fn every_result_loopback_can_provoke_keeps_its_typed_error() {
     let server = TestServer::start();
+    // Held until every case has run: the CantConnect case needs the port still refused.
+    let closed = ClosedPort::new();
     let dir = scratch_dir("results");
     let existing_dir = dir.join("a-directory");
     std::fs::create_dir_all(&existing_dir).unwrap();
@@ -87,7 +90,7 @@ fn every_result_loopback_can_provoke_keeps_its_typed_error() {
             RequestResult::CantConnect,
             Some(ErrorKind::CantConnect),
             builder(),
-            format!("http://127.0.0.1:{}/", closed_port()),
+            format!("http://{}/", closed.addr()),
             none(),
         ),
         (
