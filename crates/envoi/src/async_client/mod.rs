@@ -30,7 +30,6 @@ mod wait;
 
 use std::fmt;
 use std::future::Future;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -44,10 +43,10 @@ use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::{
     answer_may_follow, reuse_for, timeout, Again, BodyOptions, Deadlines, Exchange, Next,
-    COALESCE_LIMIT, UPLOAD_CHUNK,
+    COALESCE_LIMIT,
 };
 use crate::pool::{PoolLimits, Reuse};
-use crate::request::{BodySource, IntoUrl, Request};
+use crate::request::{read_stream_piece, BodySource, IntoUrl, Request, STREAM_READ};
 use crate::transport::route::Route;
 pub use builder::AsyncRequestBuilder;
 pub use completion::AsyncCompletion;
@@ -349,6 +348,7 @@ impl AsyncClient {
     ) -> Result<(Transfer, ResponseHead), (Error, bool)> {
         let mut source = request.body.open().map_err(|e| (e, false))?;
         let mut reuse = reuse_for(&request.method, request.body.is_replayable());
+        let fill = request.body.len().is_some();
         loop {
             // A small bytes body rides in the head's write.
             let inline = match &source {
@@ -360,7 +360,8 @@ impl AsyncClient {
             let mut transfer = started.map_err(|e| (e, false))?;
             let inline_sent =
                 !inline.is_empty() || matches!(&source, BodySource::Bytes(b) if b.is_empty());
-            let result = match send_body(&mut transfer, &mut source, inline_sent, sink).await {
+            let result = match send_body(&mut transfer, &mut source, inline_sent, fill, sink).await
+            {
                 Ok(()) => transfer.receive_head(sink).await,
                 Err(e) if answer_may_follow(&e) => transfer.receive_head(sink).await.map_err(|_| e),
                 Err(e) => Err(e),
@@ -409,6 +410,7 @@ async fn send_body(
     transfer: &mut Transfer,
     source: &mut BodySource,
     inline_sent: bool,
+    fill: bool,
     sink: &mut EventSink,
 ) -> Result<(), Error> {
     if transfer.awaits_continue() && !transfer.wait_for_continue(sink).await? {
@@ -417,15 +419,19 @@ async fn send_body(
     match source {
         BodySource::Bytes(_) if inline_sent => {}
         BodySource::Bytes(bytes) => transfer.write_body(bytes).await?,
-        BodySource::Stream(_) => send_stream(transfer, source).await?,
+        BodySource::Stream(_) => send_stream(transfer, source, fill).await?,
     }
     transfer.finish_body(sink).await
 }
 
 /// Sends a body read from the caller's `std::io::Read`. That read may block, so each piece is
 /// read on tokio's blocking pool; the reader goes there and comes back with the piece.
-async fn send_stream(transfer: &mut Transfer, source: &mut BodySource) -> Result<(), Error> {
-    let mut buf = vec![0u8; UPLOAD_CHUNK];
+async fn send_stream(
+    transfer: &mut Transfer,
+    source: &mut BodySource,
+    fill: bool,
+) -> Result<(), Error> {
+    let mut buf = vec![0u8; STREAM_READ];
     loop {
         let mut reader = match std::mem::replace(source, BodySource::Bytes(Bytes::new())) {
             BodySource::Stream(reader) => reader,
@@ -435,7 +441,7 @@ async fn send_stream(transfer: &mut Transfer, source: &mut BodySource) -> Result
             }
         };
         let (reader, back, read) = tokio::task::spawn_blocking(move || {
-            let read = read_some(&mut reader, &mut buf);
+            let read = read_stream_piece(reader.as_mut(), &mut buf, fill);
             (reader, buf, read)
         })
         .await
@@ -444,21 +450,9 @@ async fn send_stream(transfer: &mut Transfer, source: &mut BodySource) -> Result
         })?;
         *source = BodySource::Stream(reader);
         buf = back;
-        let n = read.map_err(|e| {
-            Error::new(ErrorKind::BodyIo, "reading the request body").with_source(e)
-        })?;
-        if n == 0 {
-            return Ok(());
-        }
-        transfer.write_body(&buf[..n]).await?;
-    }
-}
-
-fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    loop {
-        match reader.read(buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            other => return other,
+        match read? {
+            0 => return Ok(()),
+            n => transfer.write_body(&buf[..n]).await?,
         }
     }
 }

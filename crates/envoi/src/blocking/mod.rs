@@ -15,7 +15,6 @@ mod transfer;
 mod upload;
 
 use std::fmt;
-use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -27,11 +26,10 @@ use crate::event::EventKind;
 use crate::event::EventSink;
 use crate::exchange::{
     answer_may_follow, reuse_for, Again, BodyOptions, Deadlines, Exchange, Next, COALESCE_LIMIT,
-    UPLOAD_CHUNK,
 };
 use crate::policy::CancelHandle;
 use crate::pool::{Pool, PoolLimits, Reuse};
-use crate::request::{BodySource, IntoUrl, Request};
+use crate::request::{read_stream_piece, BodySource, IntoUrl, Request, STREAM_READ};
 use crate::transport::route::Route;
 pub use completion::Completion;
 
@@ -286,6 +284,7 @@ impl Client {
     ) -> Result<(Transfer, envoi_proto::ResponseHead), (Error, bool)> {
         let mut source = request.body.open().map_err(|e| (e, false))?;
         let mut reuse = reuse_for(&request.method, request.body.is_replayable());
+        let fill = request.body.len().is_some();
         loop {
             // A small bytes body rides in the head's write.
             let inline: &[u8] = match &source {
@@ -305,7 +304,7 @@ impl Client {
             .map_err(|e| (e, false))?;
             let inline_sent =
                 !inline.is_empty() || matches!(&source, BodySource::Bytes(b) if b.is_empty());
-            let result = match send_body(&mut transfer, &mut source, inline_sent, sink) {
+            let result = match send_body(&mut transfer, &mut source, inline_sent, fill, sink) {
                 Ok(()) => transfer.receive_head(sink),
                 Err(e) if answer_may_follow(&e) => transfer.receive_head(sink).map_err(|_| e),
                 Err(e) => Err(e),
@@ -374,6 +373,7 @@ fn send_body(
     transfer: &mut Transfer,
     source: &mut BodySource,
     inline_sent: bool,
+    fill: bool,
     sink: &mut EventSink,
 ) -> Result<(), Error> {
     if transfer.awaits_continue() && !transfer.wait_for_continue(sink)? {
@@ -383,20 +383,12 @@ fn send_body(
         BodySource::Bytes(_) if inline_sent => {}
         BodySource::Bytes(bytes) => transfer.write_body(bytes)?,
         BodySource::Stream(reader) => {
-            let mut buf = vec![0u8; UPLOAD_CHUNK];
+            let mut buf = vec![0u8; STREAM_READ];
             loop {
-                let n = match reader.read(&mut buf) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        return Err(Error::new(ErrorKind::BodyIo, "reading the request body")
-                            .with_source(e))
-                    }
-                };
-                if n == 0 {
-                    break;
+                match read_stream_piece(reader.as_mut(), &mut buf, fill)? {
+                    0 => break,
+                    n => transfer.write_body(&buf[..n])?,
                 }
-                transfer.write_body(&buf[..n])?;
             }
         }
     }

@@ -32,8 +32,9 @@ pub(crate) use upload::{answer_or, streaming_request, Halt};
 /// carry the next hop; a larger one closes the connection instead.
 pub(crate) const DRAIN_LIMIT: u64 = 64 * 1024;
 
-/// Size of each piece read from a request body stream and written to the connection, in
-/// every front end.
+/// Size of each piece of a request body stream in the poll front end (which keeps each
+/// `poll()` short) and of each write of an async streamed upload; the blocking and async
+/// clients read a whole body stream in larger pieces (`request::STREAM_READ`).
 pub(crate) const UPLOAD_CHUNK: usize = 64 * 1024;
 /// A bytes body up to this size goes out in the same write as the head.
 pub(crate) const COALESCE_LIMIT: usize = 16 * 1024;
