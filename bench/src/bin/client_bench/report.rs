@@ -265,6 +265,11 @@ pub fn print(path: &str) -> Result<()> {
 
 /// The minimal "GET a URL and print it" programs: stripped size and clean release build.
 fn build_table(records: &[Record]) {
+    // BUILD=0 leaves no size or build records: no table rather than one of NaNs.
+    let built = |r: &Record| r.get("tag").is_some_and(|t| t == "size" || t == "build");
+    if !records.iter().any(built) {
+        return;
+    }
     println!("### 4. Minimal \"GET a URL and print it\" program, clean `cargo build --release`\n");
     println!("| program | stripped size (bytes) | MiB | build wall s | build CPU s (user+sys) |");
     println!("|---|---:|---:|---:|---:|");
