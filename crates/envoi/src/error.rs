@@ -304,6 +304,13 @@ impl fmt::Display for Error {
         }
         if f.alternate() {
             let mut source = self.source();
+            // A message that already ends with its cause's text (`invalid URL: `x`: empty
+            // host`) does not say it twice.
+            if let Some(first) = source {
+                if inner.message.ends_with(&first.to_string()) {
+                    source = first.source();
+                }
+            }
             while let Some(cause) = source {
                 write!(f, ": {cause}")?;
                 source = cause.source();
@@ -383,6 +390,16 @@ mod tests {
         assert_eq!(e.to_string(), "could not connect: 127.0.0.1:1");
         assert_eq!(format!("{e:#}"), "could not connect: 127.0.0.1:1: refused");
         assert!(e.source().is_some());
+    }
+
+    #[test]
+    fn alternate_display_does_not_repeat_a_cause_the_message_ends_with() {
+        let e = crate::Request::new(http::Method::GET, "http://exa mple.test/").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidUrl);
+        let cause = e.source().expect("the url crate's error").to_string();
+        let shown = format!("{e:#}");
+        assert_eq!(shown.matches(cause.as_str()).count(), 1, "{shown}");
+        assert_eq!(shown, e.to_string());
     }
 
     #[test]
