@@ -456,4 +456,6 @@ pub(crate) fn error_from_io(e: io::Error) -> Error {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

@@ -476,4 +476,6 @@ pub(crate) fn strip_body_headers(headers: &mut HeaderMap) {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

@@ -162,7 +162,8 @@ fn backoff(policy: &RetryPolicy, retries: u32, jitter: f64) -> Duration {
         0.0
     };
     let half = full / 2;
-    half + half.mul_f64(jitter)
+    // The float product can round up past `half` for waits of months and more.
+    (half + half.mul_f64(jitter)).min(full)
 }
 
 /// Retry-After as delta-seconds or an HTTP-date relative to `now` (RFC 9110 §10.2.3); a
@@ -284,6 +285,27 @@ mod tests {
     }
 
     #[test]
+    fn backoff_never_exceeds_a_huge_max_delay_by_rounding() {
+        // Found by `retry_decisions_stay_within_the_policy_whatever_the_server_says`: half
+        // of a wait this long, times a jitter of 1 in f64, came out 1.5 ms over it.
+        let max_delay = Duration::from_millis(38_230_279_567_881_997);
+        let policy = on()
+            .max_retries(u32::MAX)
+            .base_delay(Duration::from_millis(815_575_128))
+            .max_delay(max_delay)
+            .max_total(Duration::MAX);
+        let get = Method::GET;
+        let delay = retry_delay(
+            &policy,
+            &attempt(26, &get),
+            &RetryCause::ConnectFailed,
+            1.0,
+            now(),
+        );
+        assert_eq!(delay, Some(max_delay));
+    }
+
+    #[test]
     fn only_429_and_503_statuses_are_retried() {
         let policy = on();
         let get = Method::GET;
@@ -360,5 +382,177 @@ mod tests {
         assert_eq!(retry_delay(&policy, &later, &cause, 0.0, now()), None);
         let cause = status(503, Some("5"));
         assert_eq!(retry_delay(&policy, &late, &cause, 0.0, now()), None);
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Bytes a field value may hold: HTAB, SP, visible ASCII, obs-text.
+        fn field_value() -> impl Strategy<Value = Vec<u8>> {
+            let byte = prop_oneof![Just(b'\t'), Just(b' '), 0x21u8..=0x7e, 0x80u8..=0xff];
+            prop::collection::vec(byte, 0..40)
+        }
+
+        /// Retry-After values that are almost right: numbers of any size and sign, and
+        /// HTTP-dates in the three formats with fields in and out of range.
+        fn near_valid() -> impl Strategy<Value = String> {
+            const DAYS: [&str; 8] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Xyz"];
+            const LONG_DAYS: [&str; 8] = [
+                "Monday",
+                "Tuesday",
+                "Wednesday",
+                "Thursday",
+                "Friday",
+                "Saturday",
+                "Sunday",
+                "Funday",
+            ];
+            const MONTHS: [&str; 13] = [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+                "Foo",
+            ];
+            let fields = (
+                0usize..8,
+                0u32..=99,
+                0usize..13,
+                prop_oneof![0u32..=99, 1900u32..=2100, 9990u32..=10_001, any::<u32>()],
+                0u32..=25,
+                0u32..=61,
+                0u32..=61,
+            );
+            prop_oneof![
+                "[0-9]{1,40}",
+                "-[0-9]{1,25}",
+                "[+ ]?[0-9]{1,5}(\\.[0-9]{1,3})?[ smh]?",
+                fields.prop_map(|(wd, d, mo, y, h, mi, s)| match y % 3 {
+                    // IMF-fixdate, RFC 850 and asctime.
+                    0 => format!(
+                        "{}, {d:02} {} {y:04} {h:02}:{mi:02}:{s:02} GMT",
+                        DAYS[wd], MONTHS[mo]
+                    ),
+                    1 => format!(
+                        "{}, {d:02}-{}-{:02} {h:02}:{mi:02}:{s:02} GMT",
+                        LONG_DAYS[wd],
+                        MONTHS[mo],
+                        y % 100
+                    ),
+                    _ => format!(
+                        "{} {} {d:>2} {h:02}:{mi:02}:{s:02} {y}",
+                        DAYS[wd], MONTHS[mo]
+                    ),
+                }),
+            ]
+        }
+
+        /// A time anywhere from the epoch to past the year 9999.
+        fn any_now() -> impl Strategy<Value = SystemTime> {
+            (0u64..300_000_000_000).prop_map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+        }
+
+        /// What `text` must read as: all digits is that many seconds (a number too long for
+        /// u64 is the longest wait there is); a sign makes it no number at all.
+        fn check_reading(text: &[u8], now: SystemTime) -> Result<(), TestCaseError> {
+            let Ok(value) = HeaderValue::from_bytes(text) else {
+                return Ok(());
+            };
+            let read = parse_retry_after(&value, now);
+            let trimmed = text.trim_ascii();
+            if !trimmed.is_empty() && trimmed.iter().all(u8::is_ascii_digit) {
+                let digits = std::str::from_utf8(trimmed).unwrap();
+                let secs = digits.parse::<u64>().unwrap_or(u64::MAX);
+                prop_assert_eq!(read, Some(Duration::from_secs(secs)));
+            } else if trimmed.first().is_some_and(|b| b"+-".contains(b)) {
+                prop_assert_eq!(read, None);
+            } else if let Some(read) = read {
+                // A date: never further than the last second of 9999.
+                let latest = SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+                let most = latest.duration_since(now).unwrap_or(Duration::ZERO);
+                prop_assert!(read <= most, "{read:?}");
+            }
+            Ok(())
+        }
+
+        proptest! {
+            /// Whatever a server sends as Retry-After, reading it never panics (no overflow,
+            /// no Duration panic), and numbers and dates read as what they say.
+            #[test]
+            fn any_retry_after_reads_without_panicking(
+                text in prop_oneof![field_value(), near_valid().prop_map(String::into_bytes)],
+                now in any_now(),
+            ) {
+                check_reading(&text, now)?;
+            }
+
+            /// A date written from a time, in any of the three formats, reads back as the
+            /// wait until that time.
+            #[test]
+            fn an_http_date_in_any_format_reads_as_the_wait_until_it(
+                at in 0u64..253_402_300_800,
+                format in 0..3,
+                now in any_now(),
+            ) {
+                // The two-digit years of RFC 850 stand for 1970–2069.
+                let at = if format == 1 { at % 3_155_760_000 } else { at };
+                let at = SystemTime::UNIX_EPOCH + Duration::from_secs(at);
+                // "Sun, 06 Nov 1994 08:49:37 GMT", cut into its fields.
+                let imf = httpdate::fmt_http_date(at);
+                let [wd, d, mo, y, time, _] = imf.split([',', ' ']).filter(|f| !f.is_empty())
+                    .collect::<Vec<_>>()[..] else { panic!("{imf}") };
+                let text = match format {
+                    0 => imf.clone(),
+                    1 => {
+                        let long = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                            "Saturday", "Sunday"]
+                            .into_iter()
+                            .find(|l| l.starts_with(wd))
+                            .unwrap();
+                        format!("{long}, {d}-{mo}-{} {time} GMT", &y[2..])
+                    }
+                    _ => format!("{wd} {mo} {:>2} {time} {y}", d.trim_start_matches('0')),
+                };
+                let value = HeaderValue::from_str(&text).unwrap();
+                let expected = at.duration_since(now).unwrap_or(Duration::ZERO);
+                prop_assert_eq!(parse_retry_after(&value, now), Some(expected), "{}", text);
+            }
+
+            /// Whatever the Retry-After, policy and jitter, the decision never panics, never
+            /// waits past max_delay and never starts a retry past max_total.
+            #[test]
+            fn retry_decisions_stay_within_the_policy_whatever_the_server_says(
+                text in prop_oneof![field_value(), near_valid().prop_map(String::into_bytes)],
+                code in prop_oneof![Just(429u16), Just(503u16), 100u16..1000],
+                base_ms in any::<u64>(),
+                max_delay_ms in any::<u64>(),
+                max_total_ms in any::<u64>(),
+                elapsed_ms in any::<u64>(),
+                retries in any::<u32>(),
+                jitter in prop_oneof![any::<f64>(), 0.0f64..1.0],
+                now in any_now(),
+            ) {
+                let policy = RetryPolicy::default()
+                    .max_retries(u32::MAX)
+                    .base_delay(Duration::from_millis(base_ms))
+                    .max_delay(Duration::from_millis(max_delay_ms))
+                    .max_total(Duration::from_millis(max_total_ms));
+                let get = Method::GET;
+                let attempt = Attempt {
+                    elapsed: Duration::from_millis(elapsed_ms),
+                    ..attempt(retries.min(u32::MAX - 1), &get)
+                };
+                let cause = RetryCause::Status {
+                    status: StatusCode::from_u16(code).unwrap(),
+                    retry_after: HeaderValue::from_bytes(&text).ok(),
+                };
+                for cause in [cause, RetryCause::ConnectFailed] {
+                    if let Some(delay) = retry_delay(&policy, &attempt, &cause, jitter, now) {
+                        prop_assert!(delay <= policy.max_delay, "{delay:?}");
+                        let start = attempt.elapsed.checked_add(delay);
+                        prop_assert!(start.is_some_and(|s| s <= policy.max_total));
+                    }
+                }
+            }
+        }
     }
 }

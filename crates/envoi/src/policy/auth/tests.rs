@@ -230,3 +230,255 @@ fn credentials_stay_behind_when_a_redirect_leaves_the_origin() {
         "the proxy is still the proxy"
     );
 }
+
+// Property tests: whatever a server or proxy puts in its challenge field, the parser and the
+// Digest answer never panic.
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::super::digest::{DigestChallenge, DigestInput};
+    use super::*;
+
+    /// A byte allowed in a field value: HTAB, SP, visible ASCII, obs-text.
+    fn field_byte() -> impl Strategy<Value = u8> {
+        prop_oneof![Just(b'\t'), Just(b' '), 0x21u8..=0x7e, 0x80u8..=0xff]
+    }
+
+    /// Pieces of challenges, valid and not, glued in any order.
+    fn challenge_text() -> impl Strategy<Value = Vec<u8>> {
+        const PIECES: &[&[u8]] = &[
+            b"Digest",
+            b"Basic",
+            b"Bearer",
+            b"Negotiate abc+/==",
+            b" ",
+            b"\t",
+            b",",
+            b"=",
+            b"\"",
+            b"\\",
+            b"realm=",
+            b"realm=\"a\\\"b\"",
+            b"nonce=x",
+            b"nonce=\"n, 1\"",
+            b"qop=\"auth,auth-int\"",
+            b"qop=auth-int",
+            b"algorithm=MD5-sess",
+            b"algorithm=SHA-256",
+            b"algorithm=\"sha-256-SESS\"",
+            b"opaque=\"o\"",
+            b"stale=TRUE",
+            b"userhash=true",
+            b"\xff\x80",
+        ];
+        let piece = prop::sample::select(PIECES);
+        prop::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+    }
+
+    fn values(fields: &[Vec<u8>]) -> Vec<HeaderValue> {
+        fields
+            .iter()
+            .map(|f| HeaderValue::from_bytes(f).expect("only field-value bytes"))
+            .collect()
+    }
+
+    /// What every parsed challenge must look like, whatever the input.
+    fn check_shape(challenges: &[Challenge], input_len: usize) -> Result<(), TestCaseError> {
+        // Each challenge starts at a scheme token of its own.
+        prop_assert!(challenges.len() <= input_len);
+        for c in challenges {
+            prop_assert!(!c.scheme.is_empty(), "{c:?}");
+            prop_assert!(c.scheme.bytes().all(is_tchar), "{c:?}");
+            prop_assert_eq!(c.scheme.to_ascii_lowercase(), c.scheme.clone());
+            for (name, _) in &c.params {
+                prop_assert!(!name.is_empty(), "{c:?}");
+                prop_assert!(name.bytes().all(is_tchar), "{c:?}");
+                prop_assert_eq!(name.to_ascii_lowercase(), name.clone());
+            }
+            if let Some(token) = &c.token68 {
+                prop_assert!(c.params.is_empty(), "{c:?}");
+                prop_assert!(!token.is_empty() && !token.starts_with('='), "{c:?}");
+                prop_assert!(
+                    token.bytes().all(|b| is_token68_char(b) || b == b'='),
+                    "{c:?}"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Answers the first Digest challenge the way a response would be met, and checks the
+    /// answer's shape.
+    fn check_digest_answer(
+        challenges: &[Challenge],
+        fields: &[HeaderValue],
+        input: &DigestInput<'_>,
+    ) -> Result<(), TestCaseError> {
+        let Some(picked) = DigestChallenge::pick(challenges) else {
+            return Ok(());
+        };
+        prop_assert!(challenges.iter().any(|c| c.scheme == "digest"));
+        let answer = picked.answer(input);
+        prop_assert!(answer.starts_with("Digest "), "{answer}");
+        let response = answer
+            .split(", response=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default();
+        prop_assert!(
+            matches!(response.len(), 32 | 64) && response.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{answer}"
+        );
+
+        let mut headers = HeaderMap::new();
+        for field in fields {
+            headers.append(header::WWW_AUTHENTICATE, field.clone());
+        }
+        let mut state =
+            AuthState::new(Auth::digest(input.user, input.password), AuthTarget::Server);
+        let method = Method::from_bytes(input.method.as_bytes()).unwrap();
+        let header = state.on_challenge(
+            StatusCode::UNAUTHORIZED,
+            &headers,
+            &method,
+            input.uri,
+            input.cnonce,
+        );
+        // The inputs hold no control characters, and whatever came from the challenge was
+        // field-value bytes already: the answer is always a valid field.
+        let header = header.expect("a Digest challenge was answerable");
+        prop_assert!(header.as_bytes().starts_with(b"Digest "));
+        Ok(())
+    }
+
+    proptest! {
+        /// Any bytes a field value may hold, in one field or several, parse into challenges
+        /// of a sane shape.
+        #[test]
+        fn any_challenge_header_parses_without_panicking(
+            fields in prop::collection::vec(prop::collection::vec(field_byte(), 0..120), 1..4),
+        ) {
+            let challenges = parse_challenges(&values(&fields));
+            let len = fields.iter().map(Vec::len).sum();
+            check_shape(&challenges, len)?;
+        }
+
+        /// Near-valid challenges (real parameters, stray quotes, commas, escapes) parse into
+        /// challenges of a sane shape, and every Digest one among them is answered without
+        /// panicking, whatever the credentials and request.
+        #[test]
+        fn near_valid_digest_challenges_are_answered_without_panicking(
+            fields in prop::collection::vec(
+                challenge_text().prop_map(|t| [&b"Digest "[..], &t].concat()),
+                1..3,
+            ),
+            user in "[^\\x00-\\x1f\\x7f]{0,12}",
+            password in "[^\\x00-\\x1f\\x7f]{0,12}",
+            method in "[A-Z]{1,8}",
+            uri in "/[!-~]{0,30}",
+            cnonce in "[!-~]{0,20}",
+            nc in any::<u32>(),
+        ) {
+            let fields = values(&fields);
+            let challenges = parse_challenges(&fields);
+            check_shape(&challenges, fields.iter().map(|f| f.len()).sum())?;
+            prop_assert_eq!(challenges[0].scheme.as_str(), "digest");
+            let input = DigestInput {
+                user: &user,
+                password: &password,
+                method: &method,
+                uri: &uri,
+                cnonce: &cnonce,
+                nc,
+            };
+            check_digest_answer(&challenges, &fields, &input)?;
+        }
+
+        /// Digest challenges with arbitrary parameter values (any field-value text, quoted)
+        /// are answered without panicking.
+        #[test]
+        fn digest_answers_to_arbitrary_parameters_never_panic(
+            params in prop::collection::vec(
+                (
+                    prop_oneof![
+                        Just("realm"), Just("nonce"), Just("qop"), Just("algorithm"),
+                        Just("opaque"), Just("stale"), Just("userhash"), Just("domain"),
+                    ],
+                    "[^\\x00-\\x08\\x0a-\\x1f\\x7f]{0,16}",
+                ),
+                0..8,
+            ),
+            user in "[^\\x00-\\x1f\\x7f]{0,12}",
+            nc in any::<u32>(),
+        ) {
+            let mut text = String::from("Digest nonce=\"n\"");
+            for (name, value) in &params {
+                let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+                text.push_str(&format!(", {name}=\"{escaped}\""));
+            }
+            let fields = [HeaderValue::from_str(&text).unwrap()];
+            let challenges = parse_challenges(&fields);
+            prop_assert_eq!(challenges.len(), 1, "{}", text);
+            prop_assert_eq!(challenges[0].params.len(), params.len() + 1);
+            for ((name, value), (parsed_name, parsed_value)) in
+                params.iter().zip(&challenges[0].params[1..])
+            {
+                prop_assert_eq!(name, parsed_name);
+                prop_assert_eq!(value, parsed_value);
+            }
+            let input = DigestInput {
+                user: &user,
+                password: "p",
+                method: "GET",
+                uri: "/",
+                cnonce: "c",
+                nc,
+            };
+            check_digest_answer(&challenges, &fields, &input)?;
+        }
+
+        /// Well-formed challenges, several to a field, parse back to exactly their schemes
+        /// (lower-cased) and parameters (quoted values unescaped).
+        #[test]
+        fn well_formed_challenges_parse_back_to_their_parts(
+            challenges in prop::collection::vec(
+                (
+                    "[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,10}",
+                    prop::collection::vec(
+                        ("[a-zA-Z0-9-]{1,8}", "[^\\x00-\\x08\\x0a-\\x1f\\x7f]{0,16}"),
+                        0..4,
+                    ),
+                ),
+                1..4,
+            ),
+        ) {
+            let text = challenges
+                .iter()
+                .map(|(scheme, params)| {
+                    let params: Vec<String> = params
+                        .iter()
+                        .map(|(n, v)| {
+                            format!("{n}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+                        })
+                        .collect();
+                    format!("{scheme} {}", params.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let parsed = parse_challenges(&[HeaderValue::from_str(&text).unwrap()]);
+            let expected: Vec<Challenge> = challenges
+                .iter()
+                .map(|(scheme, params)| Challenge {
+                    scheme: scheme.to_ascii_lowercase(),
+                    params: params
+                        .iter()
+                        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+                        .collect(),
+                    token68: None,
+                })
+                .collect();
+            prop_assert_eq!(parsed, expected, "{}", text);
+        }
+    }
+}

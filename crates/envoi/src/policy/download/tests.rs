@@ -274,3 +274,123 @@ fn progress_knows_the_size_only_from_a_plain_content_length() {
         (1234, Some(1234))
     );
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Bytes a field value may hold: HTAB, SP, visible ASCII, obs-text.
+    fn field_value() -> impl Strategy<Value = Vec<u8>> {
+        let byte = prop_oneof![Just(b'\t'), Just(b' '), 0x21u8..=0x7e, 0x80u8..=0xff];
+        prop::collection::vec(byte, 0..40)
+    }
+
+    /// Content-Range values that are almost right: its parts in any order and number, with
+    /// numbers of any size and sign.
+    fn near_valid_range() -> impl Strategy<Value = Vec<u8>> {
+        let number = prop_oneof![
+            "[0-9]{1,3}",
+            "[0-9]{19,30}",
+            "-[0-9]{1,5}",
+            "\\+[0-9]{1,5}",
+            Just("18446744073709551615".to_owned()),
+            Just("18446744073709551616".to_owned()),
+        ];
+        let piece = prop_oneof![
+            number,
+            Just("bytes ".to_owned()),
+            Just("Bytes ".to_owned()),
+            Just("bytes=".to_owned()),
+            Just("-".to_owned()),
+            Just("/".to_owned()),
+            Just("*".to_owned()),
+            Just(" ".to_owned()),
+            Just("\t".to_owned()),
+            Just(",".to_owned()),
+        ];
+        prop::collection::vec(piece, 0..8).prop_map(|p| p.concat().into_bytes())
+    }
+
+    fn with_field(name: header::HeaderName, value: &[u8]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_bytes(value).unwrap());
+        headers
+    }
+
+    proptest! {
+        /// Whatever Content-Range answers a resumed download, checking it never panics and
+        /// the status decides the kind of answer.
+        #[test]
+        fn any_content_range_in_a_resume_answer_is_checked_without_panicking(
+            value in prop_oneof![field_value(), near_valid_range()],
+            code in prop_oneof![Just(200u16), Just(206), Just(416), 100u16..1000],
+            offset in prop_oneof![0u64..1000, any::<u64>()],
+        ) {
+            let headers = with_field(header::CONTENT_RANGE, &value);
+            let status = StatusCode::from_u16(code).unwrap();
+            let answer = check_resume_answer(offset, status, &headers);
+            let text = String::from_utf8_lossy(&value);
+            let offset_text = offset.to_string();
+            match (code, answer) {
+                (200, Ok(ResumeAnswer::Restart)) => {}
+                (206, Ok(ResumeAnswer::Continue)) | (416, Ok(ResumeAnswer::Complete)) => {
+                    prop_assert!(text.contains(&offset_text), "{text} for {offset}");
+                }
+                (206, Err(e)) => prop_assert_eq!(e.kind(), ErrorKind::MalformedResponse),
+                (416, Ok(ResumeAnswer::NotTheFile)) => {}
+                (c, Ok(ResumeAnswer::NotTheFile)) if ![200, 206, 416].contains(&c) => {}
+                (c, other) => prop_assert!(false, "{c} {text:?}: {other:?}"),
+            }
+        }
+
+        /// A well-formed Content-Range continues the download only from its offset, and a
+        /// 416 completes it only when the total is the offset.
+        #[test]
+        fn a_well_formed_content_range_continues_only_from_the_offset(
+            start in prop_oneof![0u64..1000, any::<u64>()],
+            len in 0u64..1000,
+            total in prop::option::of(any::<u64>()),
+            near in prop::bool::ANY,
+            offset in 0u64..1000,
+        ) {
+            let offset = if near { start } else { offset };
+            let end = start.saturating_add(len);
+            let total_text = total.map_or("*".to_owned(), |t| t.to_string());
+            let partial = with_field(
+                header::CONTENT_RANGE,
+                format!("bytes {start}-{end}/{total_text}").as_bytes(),
+            );
+            let answer = check_resume_answer(offset, StatusCode::PARTIAL_CONTENT, &partial);
+            if start == offset {
+                prop_assert_eq!(answer.unwrap(), ResumeAnswer::Continue);
+            } else {
+                prop_assert_eq!(answer.unwrap_err().kind(), ErrorKind::MalformedResponse);
+            }
+            let whole = total.unwrap_or(offset);
+            let unsatisfiable =
+                with_field(header::CONTENT_RANGE, format!("bytes */{whole}").as_bytes());
+            let status = StatusCode::RANGE_NOT_SATISFIABLE;
+            let expected = if whole == offset {
+                ResumeAnswer::Complete
+            } else {
+                ResumeAnswer::NotTheFile
+            };
+            prop_assert_eq!(check_resume_answer(offset, status, &unsatisfiable).unwrap(), expected);
+        }
+
+        /// Whatever Content-Length a response carries, the announced size never panics and is
+        /// only ever a number the field holds.
+        #[test]
+        fn any_content_length_gives_a_body_size_without_panicking(
+            value in prop_oneof![field_value(), near_valid_range()],
+        ) {
+            let headers = with_field(header::CONTENT_LENGTH, &value);
+            if let Some(size) = body_size(&headers, false) {
+                let text = String::from_utf8_lossy(&value);
+                prop_assert!(text.contains(&size.to_string()), "{text:?}: {size}");
+            }
+            prop_assert_eq!(body_size(&headers, true), None);
+        }
+    }
+}

@@ -28,8 +28,13 @@ pub(super) fn time_inside_validity(
     intermediates: &[CertificateDer<'_>],
     now: UnixTime,
 ) -> UnixTime {
-    let Ok(leaf) = parse(end_entity).map(|c| validity(&c)) else {
-        // Unparseable: webpki will say so with the real time.
+    let Some(leaf) = parse(end_entity)
+        .ok()
+        .map(|c| validity(&c))
+        .filter(|v| v.not_before <= v.not_after)
+    else {
+        // Unparseable, or valid at no time at all (notBefore after notAfter): webpki will
+        // say so with the real time.
         return now;
     };
     let mut window = leaf;
@@ -182,6 +187,23 @@ mod tests {
         assert_eq!(t, at(2004, 1, 1));
         let t = time_inside_validity(&leaf, &[narrow, disjoint], at(2030, 1, 1));
         assert_eq!(t, at(2010, 1, 1), "no common window: the leaf's alone");
+    }
+
+    #[test]
+    fn a_leaf_valid_at_no_time_is_verified_at_now_without_panicking() {
+        // notBefore after notAfter: no time is inside, so nothing to move `now` to.
+        let inverted = cert(&["a.test"], (2010, 1, 1), (2000, 1, 1));
+        assert_eq!(
+            time_inside_validity(&inverted, &[], at(2030, 1, 1)),
+            at(2030, 1, 1)
+        );
+        let leaf = cert(&["a.test"], (2001, 1, 1), (2002, 1, 1));
+        assert_eq!(
+            time_inside_validity(&leaf, std::slice::from_ref(&inverted), at(2030, 1, 1)),
+            at(2002, 1, 1),
+            "an intermediate valid at no time is passed over"
+        );
+        assert!(check_dates(&inverted, at(2005, 1, 1)).is_err());
     }
 
     #[test]
