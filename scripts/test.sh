@@ -21,7 +21,8 @@ fi
 # The default members: every crate but `bench`, whose binaries are benchmarks, not tests (it
 # is still built and linted by `.ci/run`'s clippy). The fuzz corpus replay runs with the
 # ordinary tests (crates/envoi-proto/tests/fuzz_corpus.rs).
-# The smallest build (every optional feature off) must still compile cleanly.
-RUSTFLAGS="${RUSTFLAGS:-} -D warnings" cargo check -p envoi --lib --no-default-features --locked
+# The smallest build (every optional feature off) must still compile cleanly, and its unit
+# tests (those that need a decoder are gated on it) must pass.
+RUSTFLAGS="${RUSTFLAGS:-} -D warnings" cargo test -p envoi --lib --no-default-features --locked
 cargo test --all-targets --locked "$@"
 cargo test --doc --locked
