@@ -116,30 +116,17 @@ pub(crate) fn connect_error(addr: SocketAddr, e: io::Error, deadline: Option<Ins
 #[cfg(test)]
 mod tests {
     use super::*;
+    use envoi_testserver::ClosedPort;
     use std::net::TcpListener;
 
     fn sink() -> EventSink {
         EventSink::new(None, None, Instant::now())
     }
 
-    /// A loopback port where connects are refused, held for as long as the socket lives: it
-    /// is bound and never listens. A port bound, noted and released instead is free again at
-    /// once, and tests running in parallel may take it (a listener, or a connect's source
-    /// port, which on loopback can even connect to itself), so "refused" would sometimes
-    /// connect. No `SO_REUSEADDR`, so no other socket can share the port meanwhile. (The
-    /// integration tests use `envoi_testserver::ClosedPort`, which does the same.)
-    fn closed_port() -> (Socket, SocketAddr) {
-        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
-        let loopback = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0));
-        socket.bind(&loopback.into()).unwrap();
-        let addr = socket.local_addr().unwrap().as_socket().unwrap();
-        (socket, addr)
-    }
-
     #[test]
     fn refused_port_is_cant_connect() {
-        let (_closed, addr) = closed_port();
-        let e = connect(&[addr], None, &mut sink()).unwrap_err();
+        let closed = ClosedPort::new();
+        let e = connect(&[closed.addr()], None, &mut sink()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::CantConnect);
         assert!(std::error::Error::source(&e).is_some());
     }
@@ -149,15 +136,15 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let good = listener.local_addr().unwrap();
         let deadline = Some(Instant::now() + Duration::from_secs(5));
-        let (_closed, refused) = closed_port();
-        let (_stream, addr) = connect(&[refused, good], deadline, &mut sink()).unwrap();
+        let refused = ClosedPort::new();
+        let (_stream, addr) = connect(&[refused.addr(), good], deadline, &mut sink()).unwrap();
         assert_eq!(addr, good);
     }
 
     #[test]
     fn every_address_refused_reports_the_last_failure() {
-        let ((_first, a), (_second, b)) = (closed_port(), closed_port());
-        let e = connect(&[a, b], None, &mut sink()).unwrap_err();
+        let (first, second) = (ClosedPort::new(), ClosedPort::new());
+        let e = connect(&[first.addr(), second.addr()], None, &mut sink()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::CantConnect);
     }
 }
