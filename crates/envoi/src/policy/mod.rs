@@ -29,6 +29,8 @@ pub(crate) mod cancel;
 pub(crate) mod cookies;
 pub(crate) mod decode;
 pub(crate) mod download;
+#[cfg(test)]
+pub(crate) mod field_values;
 pub(crate) mod redirect;
 pub(crate) mod retry;
 

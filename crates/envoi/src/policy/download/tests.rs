@@ -276,15 +276,10 @@ fn progress_knows_the_size_only_from_a_plain_content_length() {
 }
 
 mod properties {
+    use crate::policy::field_values::field_value;
     use proptest::prelude::*;
 
     use super::*;
-
-    /// Bytes a field value may hold: HTAB, SP, visible ASCII, obs-text.
-    fn field_value() -> impl Strategy<Value = Vec<u8>> {
-        let byte = prop_oneof![Just(b'\t'), Just(b' '), 0x21u8..=0x7e, 0x80u8..=0xff];
-        prop::collection::vec(byte, 0..40)
-    }
 
     /// Content-Range values that are almost right: its parts in any order and number, with
     /// numbers of any size and sign.
@@ -323,7 +318,7 @@ mod properties {
         /// the status decides the kind of answer.
         #[test]
         fn any_content_range_in_a_resume_answer_is_checked_without_panicking(
-            value in prop_oneof![field_value(), near_valid_range()],
+            value in prop_oneof![field_value(40), near_valid_range()],
             code in prop_oneof![Just(200u16), Just(206), Just(416), 100u16..1000],
             offset in prop_oneof![0u64..1000, any::<u64>()],
         ) {
@@ -383,7 +378,7 @@ mod properties {
         /// only ever a number the field holds.
         #[test]
         fn any_content_length_gives_a_body_size_without_panicking(
-            value in prop_oneof![field_value(), near_valid_range()],
+            value in prop_oneof![field_value(40), near_valid_range()],
         ) {
             let headers = with_field(header::CONTENT_LENGTH, &value);
             if let Some(size) = body_size(&headers, false) {
