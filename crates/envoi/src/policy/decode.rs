@@ -226,13 +226,13 @@ impl ContentDecoder {
     }
 
     /// True once [`finish`](ContentDecoder::finish) has returned 0.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "gzip", feature = "brotli", feature = "zstd"))]
     pub(crate) fn is_done(&self) -> bool {
         self.finished.iter().all(|&f| f)
     }
 
     /// The decoded bytes produced so far.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "gzip", feature = "brotli", feature = "zstd"))]
     pub(crate) fn decoded_len(&self) -> u64 {
         self.produced
     }
@@ -455,6 +455,8 @@ pub(crate) fn error_from_io(e: io::Error) -> Error {
     Error::new(ErrorKind::BodyIo, "reading the body").with_source(e)
 }
 
+#[cfg(all(test, any(feature = "gzip", feature = "brotli", feature = "zstd")))]
+mod encoders;
 #[cfg(test)]
 mod proptests;
 // These exercise every decoder, so they need all three.

@@ -99,62 +99,8 @@ mod charset {
 
 #[cfg(any(feature = "gzip", feature = "brotli", feature = "zstd"))]
 mod codings {
-    #[cfg(any(feature = "gzip", feature = "brotli"))]
-    use std::io::Write as _;
-
     use super::*;
-
-    type Encode = fn(&[u8]) -> Vec<u8>;
-
-    #[cfg(feature = "gzip")]
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    }
-
-    #[cfg(feature = "gzip")]
-    fn zlib(data: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    }
-
-    #[cfg(feature = "gzip")]
-    fn raw_deflate(data: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    }
-
-    #[cfg(feature = "brotli")]
-    fn brotli(data: &[u8]) -> Vec<u8> {
-        let mut e = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
-        e.write_all(data).unwrap();
-        e.into_inner()
-    }
-
-    #[cfg(feature = "zstd")]
-    fn zstd(data: &[u8]) -> Vec<u8> {
-        zstd::stream::encode_all(data, 3).unwrap()
-    }
-
-    /// Each coding this build decodes, with an encoder for it (deflate twice: zlib-wrapped
-    /// and raw).
-    fn encoders() -> Vec<(&'static str, Encode)> {
-        let mut all: Vec<(&'static str, Encode)> = Vec::new();
-        #[cfg(feature = "gzip")]
-        all.extend([
-            ("gzip", gzip as Encode),
-            ("deflate", zlib),
-            ("deflate", raw_deflate),
-        ]);
-        #[cfg(feature = "brotli")]
-        all.push(("br", brotli));
-        #[cfg(feature = "zstd")]
-        all.push(("zstd", zstd));
-        all
-    }
+    use crate::policy::decode::encoders::{encoders, Encode};
 
     /// Bodies that compress some but not all the way: runs, text and noise.
     fn data() -> impl Strategy<Value = Vec<u8>> {

@@ -4,9 +4,9 @@
 use std::io::{Cursor, Write as _};
 use std::time::Instant;
 
-use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
 use flate2::{Compress, Compression, FlushCompress};
 
+use super::encoders::{brotli, gzip, raw_deflate, zlib, zstd, Encode};
 use super::*;
 
 const MIB: usize = 1 << 20;
@@ -17,46 +17,11 @@ fn sample(lines: usize) -> Vec<u8> {
         .collect()
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = GzEncoder::new(Vec::new(), Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn zlib(data: &[u8]) -> Vec<u8> {
-    let mut e = ZlibEncoder::new(Vec::new(), Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn raw_deflate(data: &[u8]) -> Vec<u8> {
-    let mut e = DeflateEncoder::new(Vec::new(), Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn brotli(data: &[u8]) -> Vec<u8> {
-    let mut e = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
-    e.write_all(data).unwrap();
-    e.into_inner()
-}
-
-fn zstd(data: &[u8]) -> Vec<u8> {
-    zstd::stream::encode_all(data, 3).unwrap()
-}
-
-type Encode = fn(&[u8]) -> Vec<u8>;
-
-/// Each coding name with an encoder for it (deflate twice: zlib-wrapped and raw).
+/// Each coding name with an encoder for it, aliases included.
 fn encoders() -> Vec<(&'static str, Encode)> {
-    vec![
-        ("gzip", gzip),
-        ("x-gzip", gzip),
-        ("deflate", zlib),
-        ("deflate", raw_deflate),
-        ("br", brotli),
-        ("zstd", zstd),
-    ]
+    let mut all = super::encoders::encoders();
+    all.push(("x-gzip", gzip));
+    all
 }
 
 fn headers(values: &[&str]) -> HeaderMap {
