@@ -15,7 +15,7 @@ use super::stream::PollStream;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::{next_head_event, HeadProgress, UPLOAD_CHUNK};
-use crate::request::BodySource;
+use crate::request::{read_stream_piece, BodySource};
 use crate::transport::route::Route;
 
 /// Request bytes handed to the stream in one step at most (then the next `poll()` goes on).
@@ -321,17 +321,8 @@ impl Wire {
             return Ok(false);
         };
         let mut piece = vec![0u8; UPLOAD_CHUNK];
-        let n = loop {
-            match reader.read(&mut piece) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(
-                        Error::new(ErrorKind::BodyIo, "reading the request body").with_source(e)
-                    )
-                }
-            }
-        };
+        // One read per piece, so one `poll()` never waits on the reader for more.
+        let n = read_stream_piece(reader.as_mut(), &mut piece, false)?;
         if n == 0 {
             self.upload = None;
             self.finish_upload()?;
