@@ -94,6 +94,7 @@ impl Drop for Threaded {
 }
 
 fn run(mut driver: Box<Driver>, shared: &Shared) {
+    driver.client.set_read_coalescing(false);
     while !shared.cancelled.load(Ordering::Relaxed) {
         let step = driver.step(Instant::now());
         shared
@@ -107,6 +108,7 @@ fn run(mut driver: Box<Driver>, shared: &Shared) {
         match step {
             Step::Running => driver.wait(WAIT),
             Step::Done(completion) => {
+                driver.client.set_read_coalescing(true);
                 let finished = Finished {
                     completion: *completion,
                     client: driver.client,
