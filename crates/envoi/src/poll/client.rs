@@ -66,9 +66,6 @@ pub struct HttpClient {
     deadlines: Deadlines,
     read_chunk_size: usize,
     blocking: bool,
-    /// Whether body reads close together wait for a worthwhile amount (`poll/coalesce.rs`);
-    /// off where something waits for the socket between reads.
-    coalesce_reads: bool,
 }
 
 enum Conn {
@@ -118,7 +115,6 @@ impl HttpClient {
             failed_hop: None,
             read_chunk_size: DEFAULT_READ_CHUNK_SIZE,
             blocking: false,
-            coalesce_reads: true,
         }
     }
 
@@ -515,12 +511,6 @@ impl HttpClient {
     }
 
     /// Waits up to `max` for the connection to be able to move.
-    /// Turns read coalescing off for a client whose reads are separated by waits on the
-    /// socket (a request on its own thread: there the wait does the batching), or back on.
-    pub(crate) fn set_read_coalescing(&mut self, on: bool) {
-        self.coalesce_reads = on;
-    }
-
     pub(crate) fn wait(&mut self, max: Duration) {
         match &mut self.conn {
             Conn::Opening(opening) => opening.wait(max),

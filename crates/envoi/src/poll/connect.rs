@@ -142,20 +142,6 @@ fn in_progress(e: &io::Error) -> bool {
         || rustix::io::Errno::from_io_error(e) == Some(rustix::io::Errno::INPROGRESS)
 }
 
-/// True when `fd` is readable now (at its low-water mark), or has ended or failed; a failed
-/// check counts as readable, so the read that follows finds out.
-pub(crate) fn readable_now(fd: &impl AsFd) -> bool {
-    let mut fds = [PollFd::new(fd, PollFlags::IN)];
-    let zero = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    match rustix::event::poll(&mut fds, Some(&zero)) {
-        Ok(0) => false,
-        Ok(_) | Err(_) => true,
-    }
-}
-
 /// Waits up to `max` for `fd` to be readable, or writable too when `write`.
 pub(crate) fn wait_for(fd: &impl AsFd, write: bool, max: Duration) {
     let flags = if write {

@@ -33,7 +33,6 @@
 
 mod body;
 mod client;
-mod coalesce;
 mod connect;
 mod download_writer;
 mod driver;

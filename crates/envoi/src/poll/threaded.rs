@@ -94,7 +94,6 @@ impl Drop for Threaded {
 }
 
 fn run(mut driver: Box<Driver>, shared: &Shared) {
-    driver.client.set_read_coalescing(false);
     while !shared.cancelled.load(Ordering::Relaxed) {
         let step = driver.step(Instant::now());
         shared
@@ -108,7 +107,6 @@ fn run(mut driver: Box<Driver>, shared: &Shared) {
         match step {
             Step::Running => driver.wait(WAIT),
             Step::Done(completion) => {
-                driver.client.set_read_coalescing(true);
                 let finished = Finished {
                     completion: *completion,
                     client: driver.client,

@@ -11,7 +11,6 @@ use bytes::{Buf, Bytes, BytesMut};
 use envoi_proto::{Event, RequestHead, ResponseHead, WriteState};
 use http::HeaderMap;
 
-use super::coalesce::ReadCoalescing;
 use super::stream::PollStream;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
@@ -21,12 +20,10 @@ use crate::transport::route::Route;
 
 /// Request bytes handed to the stream in one step at most (then the next `poll()` goes on).
 const WRITE_BUDGET: usize = 256 * 1024;
-/// Below this much room left, a direct body read gets a fresh buffer (of at least this
-/// much): at least what a coalesced read waited for (`coalesce::LOW_WATER`).
-const MIN_DIRECT_READ: usize = super::coalesce::LOW_WATER;
-/// The least one direct body read asks for, and the buffer made for it: what a read brings
-/// beyond the chunk asked for is handed out by the next calls without a system call.
-const DIRECT_BLOCK: usize = 1024 * 1024;
+/// Below this much room left, a direct body read gets a fresh buffer.
+const MIN_DIRECT_READ: usize = 16 * 1024;
+/// The smallest buffer made for direct body reads.
+const DIRECT_BLOCK: usize = 256 * 1024;
 /// The most read at once through the protocol core's buffer (chunk framing).
 const FRAMED_READ: usize = 64 * 1024;
 /// Bytes read in one go while the response head is incomplete.
@@ -81,7 +78,6 @@ pub(crate) struct Wire {
     pending: Bytes,
     /// Room for body bytes read straight from the stream.
     scratch: BytesMut,
-    coalescing: ReadCoalescing,
     trailers: Option<HeaderMap>,
     received: u64,
     progress_at: Instant,
@@ -112,7 +108,6 @@ impl Wire {
             head: None,
             pending: Bytes::new(),
             scratch: BytesMut::new(),
-            coalescing: ReadCoalescing::new(),
             trailers: None,
             received: 0,
             progress_at: Instant::now(),
@@ -198,7 +193,6 @@ impl Wire {
         self.pending = Bytes::new();
         self.trailers = None;
         self.received = 0;
-        self.coalescing.new_body();
         self.progress_at = now;
         self.continue_until = None;
         self.phase = Phase::Requesting;
@@ -407,7 +401,6 @@ impl Wire {
         &mut self,
         max: usize,
         now: Instant,
-        coalesce: bool,
         sink: &mut EventSink,
     ) -> Result<BodyRead, Error> {
         let max = max.max(1);
@@ -429,13 +422,7 @@ impl Wire {
                 Event::NeedData => {
                     read_once = true;
                     if let Some(window) = self.proto.direct_body_window() {
-                        if !coalesce {
-                            self.coalescing.off(&self.stream);
-                        } else if !self.coalescing.worth_reading(&self.stream, window, now) {
-                            return Ok(BodyRead::Pending);
-                        }
-                        let ask = max.max(DIRECT_BLOCK);
-                        let want = usize::try_from(window).map_or(ask, |w| w.min(ask));
+                        let want = usize::try_from(window).map_or(max, |w| w.min(max));
                         // Bytes read are split off the buffer and handed out without a
                         // copy; the rest of it takes the next reads, so each byte of it is
                         // zeroed once (a fresh buffer for every read that came up short
@@ -443,7 +430,7 @@ impl Wire {
                         // that find nothing: a frame loop polls far more often than data
                         // comes.
                         if self.scratch.len() < want.min(MIN_DIRECT_READ) {
-                            self.scratch = BytesMut::zeroed(want.max(MIN_DIRECT_READ));
+                            self.scratch = BytesMut::zeroed(want.max(DIRECT_BLOCK));
                         }
                         let want = want.min(self.scratch.len());
                         match self.stream.read(&mut self.scratch[..want]) {
@@ -451,11 +438,7 @@ impl Wire {
                             Ok(n) => {
                                 self.proto.direct_body_received(n)?;
                                 self.progress_at = now;
-                                self.coalescing.read_at(now);
-                                let mut data = self.scratch.split_to(n).freeze();
-                                if data.len() > max {
-                                    self.pending = data.split_off(max);
-                                }
+                                let data = self.scratch.split_to(n).freeze();
                                 return Ok(self.hand_out(data, sink));
                             }
                             Err(e) => return self.read_failed(e),
@@ -534,8 +517,7 @@ impl Wire {
     }
 
     /// Waits up to `max` for the stream to be able to move (the opt-in blocking mode).
-    pub(crate) fn wait(&mut self, max: Duration) {
-        self.coalescing.off(&self.stream);
+    pub(crate) fn wait(&self, max: Duration) {
         self.stream.wait(self.sending(), max);
     }
 }
