@@ -39,6 +39,7 @@ mod driver;
 mod link;
 mod query;
 mod raw;
+mod read_block;
 mod request;
 mod resolver;
 mod result;

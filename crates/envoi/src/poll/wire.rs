@@ -7,10 +7,11 @@ use std::io::{self, IoSlice, Read};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use envoi_proto::{Event, RequestHead, ResponseHead, WriteState};
 use http::HeaderMap;
 
+use super::read_block::ReadBlock;
 use super::stream::PollStream;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
@@ -20,10 +21,6 @@ use crate::transport::route::Route;
 
 /// Request bytes handed to the stream in one step at most (then the next `poll()` goes on).
 const WRITE_BUDGET: usize = 256 * 1024;
-/// Below this much room left, a direct body read gets a fresh buffer.
-const MIN_DIRECT_READ: usize = 16 * 1024;
-/// The smallest buffer made for direct body reads.
-const DIRECT_BLOCK: usize = 256 * 1024;
 /// The most read at once through the protocol core's buffer (chunk framing).
 const FRAMED_READ: usize = 64 * 1024;
 /// Bytes read in one go while the response head is incomplete.
@@ -77,7 +74,7 @@ pub(crate) struct Wire {
     head: Option<ResponseHead>,
     pending: Bytes,
     /// Room for body bytes read straight from the stream.
-    scratch: BytesMut,
+    block: ReadBlock,
     trailers: Option<HeaderMap>,
     received: u64,
     progress_at: Instant,
@@ -107,7 +104,7 @@ impl Wire {
             write_error: None,
             head: None,
             pending: Bytes::new(),
-            scratch: BytesMut::new(),
+            block: ReadBlock::default(),
             trailers: None,
             received: 0,
             progress_at: Instant::now(),
@@ -423,22 +420,15 @@ impl Wire {
                     read_once = true;
                     if let Some(window) = self.proto.direct_body_window() {
                         let want = usize::try_from(window).map_or(max, |w| w.min(max));
-                        // Bytes read are split off the buffer and handed out without a
-                        // copy; the rest of it takes the next reads, so each byte of it is
-                        // zeroed once (a fresh buffer for every read that came up short
-                        // zeroed up to ten times what was read). It is kept across reads
-                        // that find nothing: a frame loop polls far more often than data
-                        // comes.
-                        if self.scratch.len() < want.min(MIN_DIRECT_READ) {
-                            self.scratch = BytesMut::zeroed(want.max(DIRECT_BLOCK));
-                        }
-                        let want = want.min(self.scratch.len());
-                        match self.stream.read(&mut self.scratch[..want]) {
+                        // Bytes read are split off a block and handed out without a copy;
+                        // the block is kept across reads that find nothing, since a frame
+                        // loop polls far more often than data comes.
+                        match self.stream.read(self.block.room(want)) {
                             Ok(0) => self.proto.receive_eof(),
                             Ok(n) => {
                                 self.proto.direct_body_received(n)?;
                                 self.progress_at = now;
-                                let data = self.scratch.split_to(n).freeze();
+                                let data = self.block.take(n);
                                 return Ok(self.hand_out(data, sink));
                             }
                             Err(e) => return self.read_failed(e),
@@ -505,6 +495,7 @@ impl Wire {
     /// it; otherwise the caller closes it.
     fn end(&mut self, sink: &mut EventSink) {
         self.phase = Phase::Idle;
+        self.block.body_done();
         match self.proto.close_reason() {
             None if self.proto.ready_for_request() => sink.emit(EventKind::ConnectionPooled),
             None => sink.emit(EventKind::ClosingConnection {
