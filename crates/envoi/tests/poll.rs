@@ -595,3 +595,34 @@ fn poll_calls_stay_short_while_a_large_body_streams() {
         SIZE as f64 / (1 << 20) as f64 / blocking_time.as_secs_f64(),
     );
 }
+
+#[test]
+fn a_slow_body_read_in_a_tight_loop_comes_out_as_it_arrives() {
+    // One byte every 50 ms: reads close together wait for a worthwhile amount, but never
+    // for more than a millisecond, so each byte is handed out on its own, not at the end.
+    let server = TestServer::start();
+    let mut client = connected(&server);
+    client
+        .request(Method::GET, "/raw/slow-drip?bytes=8&delay_ms=50", &[], "")
+        .unwrap();
+    let started = Instant::now();
+    let (mut pieces, mut body) = (Vec::new(), Vec::new());
+    while started.elapsed() < MAX_TIME {
+        let status = client.poll();
+        if status == Status::Body {
+            let chunk = client.read_response_body_chunk();
+            if !chunk.is_empty() {
+                pieces.push(started.elapsed());
+                body.extend_from_slice(&chunk);
+            }
+        } else if !status.is_waiting() {
+            break;
+        }
+    }
+    assert_eq!(body, b"********", "{:?}", client.last_error());
+    assert!(
+        pieces.len() >= 6,
+        "the body came in {} pieces",
+        pieces.len()
+    );
+}

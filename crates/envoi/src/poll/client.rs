@@ -66,6 +66,9 @@ pub struct HttpClient {
     deadlines: Deadlines,
     read_chunk_size: usize,
     blocking: bool,
+    /// Whether body reads close together wait for a worthwhile amount (`poll/coalesce.rs`);
+    /// off under a `poll::Request`, whose steps batch reads themselves.
+    coalesce_reads: bool,
 }
 
 enum Conn {
@@ -115,6 +118,7 @@ impl HttpClient {
             failed_hop: None,
             read_chunk_size: DEFAULT_READ_CHUNK_SIZE,
             blocking: false,
+            coalesce_reads: true,
         }
     }
 
@@ -508,6 +512,12 @@ impl HttpClient {
     /// What the last failed request had done.
     pub(crate) fn failed_hop(&self) -> Option<HopFacts> {
         self.failed_hop
+    }
+
+    /// Turns read coalescing off for a client driven by a request (whose step reads several
+    /// chunks at once), or back on.
+    pub(crate) fn set_read_coalescing(&mut self, on: bool) {
+        self.coalesce_reads = on;
     }
 
     /// Waits up to `max` for the connection to be able to move.

@@ -78,11 +78,7 @@ impl Connector {
                 .iter()
                 .map(|(socket, _)| PollFd::new(socket, PollFlags::OUT))
                 .collect();
-            let zero = Timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            match rustix::event::poll(&mut fds, Some(&zero)) {
+            match poll_now(&mut fds) {
                 Ok(_) => fds.iter().map(|fd| !fd.revents().is_empty()).collect(),
                 Err(e) if e == rustix::io::Errno::INTR => return Ok(None),
                 Err(e) => {
@@ -140,6 +136,21 @@ fn start(addr: SocketAddr) -> io::Result<(Socket, bool)> {
 fn in_progress(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::WouldBlock
         || rustix::io::Errno::from_io_error(e) == Some(rustix::io::Errno::INPROGRESS)
+}
+
+/// True when `fd` is readable now (at its low-water mark), or has ended or failed; a failed
+/// check counts as readable, so the read that follows finds out.
+pub(crate) fn readable_now(fd: &impl AsFd) -> bool {
+    !matches!(poll_now(&mut [PollFd::new(fd, PollFlags::IN)]), Ok(0))
+}
+
+/// Polls `fds` once without waiting: how many are ready.
+fn poll_now(fds: &mut [PollFd<'_>]) -> rustix::io::Result<usize> {
+    let zero = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    rustix::event::poll(fds, Some(&zero))
 }
 
 /// Waits up to `max` for `fd` to be readable, or writable too when `write`.

@@ -97,6 +97,9 @@ impl Driver {
         let sink = EventSink::new(config.observer.clone(), request.user_value.clone(), start);
         let deadlines = Deadlines::new(&config, request, start);
         client.begin(Arc::clone(&config), sink, deadlines);
+        // A step already reads several chunks at once, and a frame loop calls it once a
+        // frame: reads held for a larger amount would only make a step's reads longer.
+        client.set_read_coalescing(false);
         let mut driver = Box::new(Driver {
             tls,
             client,

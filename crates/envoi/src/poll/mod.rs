@@ -33,6 +33,7 @@
 
 mod body;
 mod client;
+mod coalesce;
 mod connect;
 mod download_writer;
 mod driver;

@@ -5,20 +5,25 @@
 //! handed out of it has been dropped (the caller consumed it, or the download writer wrote
 //! it), the block is taken back whole. A fresh block costs a page fault per 4 KiB the first
 //! time it is touched, and the allocator gives large blocks back to the system when they are
-//! freed, so allocating one per 256 KiB read made the poll front end's slowest calls several
-//! times slower than its median.
+//! freed, so allocating a fresh one each time put those faults into a few unlucky `poll()`
+//! calls: taking blocks back brought `poll::Request`'s p99.9 call from 709–735 µs to 560–576 µs
+//! (`bench/run-poll-bench.sh`, `PARTS=frame`).
 
 use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
-/// Below this much room left, a read gets a new block.
-const MIN_READ: usize = 16 * 1024;
+use super::coalesce::LOW_WATER;
+use super::download_writer::BACKLOG;
+
+/// Below this much room left (or less, when less is asked for), a read gets a new block: a
+/// coalesced read waits until this much is queued, and should find room for all of it.
+const MIN_READ: usize = LOW_WATER;
 /// The smallest block.
-const BLOCK: usize = 256 * 1024;
-/// Retired blocks kept while their pieces are out. The download writer holds up to 4 MiB,
-/// sixteen blocks; one more lets the oldest come back before a fresh one is needed.
-const RETIRED: usize = 17;
+const BLOCK: usize = 512 * 1024;
+/// Retired blocks kept while their pieces are out: as many as the download writer can hold
+/// bytes of, and one more, so the oldest can come back before a fresh one is needed.
+const RETIRED: usize = BACKLOG as usize / BLOCK + 1;
 /// Retired blocks kept once a body is complete: enough for the next body to start on
 /// reused memory, without holding megabytes on an idle connection.
 const RETIRED_IDLE: usize = 2;
@@ -155,7 +160,10 @@ mod tests {
         }
         assert!(block.retired.len() <= RETIRED);
         for (i, piece) in out.iter().enumerate() {
-            assert!(piece.iter().all(|&b| b == i as u8), "piece {i} was overwritten");
+            assert!(
+                piece.iter().all(|&b| b == i as u8),
+                "piece {i} was overwritten"
+            );
         }
         block.body_done();
         assert!(block.retired.len() <= RETIRED_IDLE);

@@ -234,6 +234,30 @@ impl PollStream {
         false
     }
 
+    /// Whether the stream has a low-water mark for reads: plain TCP only. Under TLS, rustls
+    /// may hold plaintext that the socket's count does not show.
+    pub(crate) fn has_low_water(&self) -> bool {
+        self.tls.is_none() && matches!(self.transport, Transport::Tcp(_))
+    }
+
+    /// Sets the socket's low-water mark for reads (`SO_RCVLOWAT`): how many bytes must be
+    /// queued before `poll(2)` reports it readable. Reads that do not wait are not held by it.
+    pub(crate) fn set_low_water(&self, bytes: usize) -> io::Result<()> {
+        match (&self.tls, &self.transport) {
+            (None, Transport::Tcp(tcp)) => set_receive_low_water(tcp, bytes),
+            _ => Err(io::ErrorKind::Unsupported.into()),
+        }
+    }
+
+    /// True when a read would find something now, at the socket's low-water mark (or the
+    /// stream ended or failed). Always true for a stream without a descriptor.
+    pub(crate) fn readable_now(&self) -> bool {
+        match &self.transport {
+            Transport::Tcp(tcp) => super::connect::readable_now(tcp),
+            Transport::Custom(_) => true,
+        }
+    }
+
     /// Waits up to `max` for the stream to be readable (or writable, when `write` or when TLS
     /// has bytes to send). A stream the caller provides has no descriptor to wait on: a short
     /// sleep stands in.
@@ -243,6 +267,33 @@ impl PollStream {
             Transport::Tcp(tcp) => super::connect::wait_for(tcp, write || tls_writes, max),
             Transport::Custom(_) => std::thread::sleep(max.min(Duration::from_millis(1))),
         }
+    }
+}
+
+/// `setsockopt(SO_RCVLOWAT)`, which neither socket2 nor rustix offers. The unsafe is
+/// measured: read coalescing, which needs it, took the tight-loop download from 0.68–0.87×
+/// to a median of 1.00× the blocking client's MB/s (`bench/run-poll-bench.sh`, nine rounds;
+/// `poll/coalesce.rs`).
+fn set_receive_low_water(tcp: &TcpStream, bytes: usize) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: the descriptor belongs to `tcp`, which is borrowed for the whole call, and the
+    // option value points to a c_int on this stack frame whose size is passed with it, which
+    // is what setsockopt(2) reads for SO_RCVLOWAT. Nothing is written through the pointer.
+    let rc = unsafe {
+        libc::setsockopt(
+            tcp.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVLOWAT,
+            (&value as *const libc::c_int).cast(),
+            size,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 

@@ -11,6 +11,7 @@ use bytes::{Buf, Bytes};
 use envoi_proto::{Event, RequestHead, ResponseHead, WriteState};
 use http::HeaderMap;
 
+use super::coalesce::{ReadCoalescing, ReadPlan, READ_AHEAD};
 use super::read_block::ReadBlock;
 use super::stream::PollStream;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
@@ -75,6 +76,7 @@ pub(crate) struct Wire {
     pending: Bytes,
     /// Room for body bytes read straight from the stream.
     block: ReadBlock,
+    coalescing: ReadCoalescing,
     trailers: Option<HeaderMap>,
     received: u64,
     progress_at: Instant,
@@ -105,6 +107,7 @@ impl Wire {
             head: None,
             pending: Bytes::new(),
             block: ReadBlock::default(),
+            coalescing: ReadCoalescing::new(),
             trailers: None,
             received: 0,
             progress_at: Instant::now(),
@@ -190,6 +193,7 @@ impl Wire {
         self.pending = Bytes::new();
         self.trailers = None;
         self.received = 0;
+        self.coalescing.new_body();
         self.progress_at = now;
         self.continue_until = None;
         self.phase = Phase::Requesting;
@@ -398,6 +402,7 @@ impl Wire {
         &mut self,
         max: usize,
         now: Instant,
+        coalesce: bool,
         sink: &mut EventSink,
     ) -> Result<BodyRead, Error> {
         let max = max.max(1);
@@ -419,7 +424,19 @@ impl Wire {
                 Event::NeedData => {
                     read_once = true;
                     if let Some(window) = self.proto.direct_body_window() {
-                        let want = usize::try_from(window).map_or(max, |w| w.min(max));
+                        let plan = match coalesce {
+                            true => self.coalescing.plan(&self.stream, window, now),
+                            false => {
+                                self.coalescing.off(&self.stream);
+                                ReadPlan::Read
+                            }
+                        };
+                        let ask = match plan {
+                            ReadPlan::Hold => return Ok(BodyRead::Pending),
+                            ReadPlan::Read => max,
+                            ReadPlan::ReadAhead => max.max(READ_AHEAD),
+                        };
+                        let want = usize::try_from(window).map_or(ask, |w| w.min(ask));
                         // Bytes read are split off a block and handed out without a copy;
                         // the block is kept across reads that find nothing, since a frame
                         // loop polls far more often than data comes.
@@ -428,7 +445,12 @@ impl Wire {
                             Ok(n) => {
                                 self.proto.direct_body_received(n)?;
                                 self.progress_at = now;
-                                let data = self.block.take(n);
+                                self.coalescing.read_at(now);
+                                let mut data = self.block.take(n);
+                                if data.len() > max {
+                                    // Read ahead: the rest goes out in the next calls.
+                                    self.pending = data.split_off(max);
+                                }
                                 return Ok(self.hand_out(data, sink));
                             }
                             Err(e) => return self.read_failed(e),
@@ -508,7 +530,8 @@ impl Wire {
     }
 
     /// Waits up to `max` for the stream to be able to move (the opt-in blocking mode).
-    pub(crate) fn wait(&self, max: Duration) {
+    pub(crate) fn wait(&mut self, max: Duration) {
+        self.coalescing.off(&self.stream);
         self.stream.wait(self.sending(), max);
     }
 }

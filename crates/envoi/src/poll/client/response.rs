@@ -99,7 +99,8 @@ impl HttpClient {
         if wire.phase() != Phase::Body {
             return Ok(BodyRead::End);
         }
-        let read = match wire.read_body(max, now, &mut self.sink) {
+        let coalesce = self.coalesce_reads && !self.blocking;
+        let read = match wire.read_body(max, now, coalesce, &mut self.sink) {
             Ok(BodyRead::Pending) => {
                 let deadline = self.deadlines.read(wire.progress_at());
                 if deadline.is_some_and(|d| now >= d) {
