@@ -1,18 +1,18 @@
 //! TCP connections opened without blocking: non-blocking sockets (socket2) whose completion is
-//! checked with a zero-timeout `poll(2)` (rustix). Addresses race as in the blocking front
+//! checked with a zero-timeout `poll(2)`. Addresses race as in the blocking front
 //! end (RFC 8305): the next attempt starts when the previous one fails or after the same
 //! attempt delay, and the first to connect wins.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use rustix::event::{PollFd, PollFlags, Timespec};
-use rustix::fd::AsFd;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::error::{Error, ErrorKind};
 use crate::event::{EventKind, EventSink};
+use crate::transport::os::{self, PollFd};
 use crate::transport::tcp::{connect_error, ATTEMPT_DELAY};
 
 /// Attempts to connect to a host's addresses, raced.
@@ -76,14 +76,15 @@ impl Connector {
             let mut fds: Vec<PollFd<'_>> = self
                 .racing
                 .iter()
-                .map(|(socket, _)| PollFd::new(socket, PollFlags::OUT))
+                .map(|(socket, _)| PollFd::new(socket, false, true))
                 .collect();
             match poll_now(&mut fds) {
-                Ok(_) => fds.iter().map(|fd| !fd.revents().is_empty()).collect(),
-                Err(e) if e == rustix::io::Errno::INTR => return Ok(None),
+                Ok(_) => fds.iter().map(PollFd::is_ready).collect(),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(None),
                 Err(e) => {
-                    return Err(Error::new(ErrorKind::CantConnect, "polling the connect")
-                        .with_source(io::Error::from(e)))
+                    return Err(
+                        Error::new(ErrorKind::CantConnect, "polling the connect").with_source(e)
+                    )
                 }
             }
         };
@@ -113,7 +114,7 @@ impl Connector {
         let mut fds: Vec<PollFd<'_>> = self
             .racing
             .iter()
-            .map(|(socket, _)| PollFd::new(socket, PollFlags::OUT))
+            .map(|(socket, _)| PollFd::new(socket, false, true))
             .collect();
         poll_for(&mut fds, max);
     }
@@ -134,33 +135,23 @@ fn start(addr: SocketAddr) -> io::Result<(Socket, bool)> {
 
 /// The error a non-blocking connect returns while the handshake goes on.
 fn in_progress(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock
-        || rustix::io::Errno::from_io_error(e) == Some(rustix::io::Errno::INPROGRESS)
+    e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::EINPROGRESS)
 }
 
 /// True when `fd` is readable now (at its low-water mark), or has ended or failed; a failed
 /// check counts as readable, so the read that follows finds out.
 pub(crate) fn readable_now(fd: &impl AsFd) -> bool {
-    !matches!(poll_now(&mut [PollFd::new(fd, PollFlags::IN)]), Ok(0))
+    !matches!(poll_now(&mut [PollFd::new(fd, true, false)]), Ok(0))
 }
 
 /// Polls `fds` once without waiting: how many are ready.
-fn poll_now(fds: &mut [PollFd<'_>]) -> rustix::io::Result<usize> {
-    let zero = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    rustix::event::poll(fds, Some(&zero))
+fn poll_now(fds: &mut [PollFd<'_>]) -> io::Result<usize> {
+    os::poll(fds, Duration::ZERO)
 }
 
 /// Waits up to `max` for `fd` to be readable, or writable too when `write`.
 pub(crate) fn wait_for(fd: &impl AsFd, write: bool, max: Duration) {
-    let flags = if write {
-        PollFlags::IN | PollFlags::OUT
-    } else {
-        PollFlags::IN
-    };
-    poll_for(&mut [PollFd::new(fd, flags)], max);
+    poll_for(&mut [PollFd::new(fd, true, write)], max);
 }
 
 fn poll_for(fds: &mut [PollFd<'_>], max: Duration) {
@@ -168,12 +159,8 @@ fn poll_for(fds: &mut [PollFd<'_>], max: Duration) {
         std::thread::sleep(max);
         return;
     }
-    let timeout = Timespec {
-        tv_sec: max.as_secs().try_into().unwrap_or(i64::MAX),
-        tv_nsec: max.subsec_nanos().into(),
-    };
     // An error or an interruption only ends the wait early; the caller looks again.
-    let _ = rustix::event::poll(fds, Some(&timeout));
+    let _ = os::poll(fds, max);
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use rustls::ClientConnection;
 use rustls_pki_types::ServerName;
 
 use crate::error::{Error, ErrorKind};
+use crate::transport::os;
 use crate::transport::tls::{self, HandshakeFacts};
 
 /// Rounds of TLS reads (each at most one record's worth, about 4 KiB on the wire) in one call,
@@ -244,7 +245,7 @@ impl PollStream {
     /// queued before `poll(2)` reports it readable. Reads that do not wait are not held by it.
     pub(crate) fn set_low_water(&self, bytes: usize) -> io::Result<()> {
         match (&self.tls, &self.transport) {
-            (None, Transport::Tcp(tcp)) => set_receive_low_water(tcp, bytes),
+            (None, Transport::Tcp(tcp)) => os::set_receive_low_water(tcp, bytes),
             _ => Err(io::ErrorKind::Unsupported.into()),
         }
     }
@@ -267,33 +268,6 @@ impl PollStream {
             Transport::Tcp(tcp) => super::connect::wait_for(tcp, write || tls_writes, max),
             Transport::Custom(_) => std::thread::sleep(max.min(Duration::from_millis(1))),
         }
-    }
-}
-
-/// `setsockopt(SO_RCVLOWAT)`, which neither socket2 nor rustix offers. The unsafe is
-/// measured: read coalescing, which needs it, took the tight-loop download from 0.68–0.87×
-/// to a median of 1.00× the blocking client's MB/s (`bench/run-poll-bench.sh`, nine rounds;
-/// `poll/coalesce.rs`).
-fn set_receive_low_water(tcp: &TcpStream, bytes: usize) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: the descriptor belongs to `tcp`, which is borrowed for the whole call, and the
-    // option value points to a c_int on this stack frame whose size is passed with it, which
-    // is what setsockopt(2) reads for SO_RCVLOWAT. Nothing is written through the pointer.
-    let rc = unsafe {
-        libc::setsockopt(
-            tcp.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVLOWAT,
-            (&value as *const libc::c_int).cast(),
-            size,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
     }
 }
 

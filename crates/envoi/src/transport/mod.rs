@@ -3,6 +3,7 @@
 
 pub(crate) mod dns;
 mod handshake;
+pub(crate) mod os;
 pub(crate) mod route;
 pub(crate) mod socks;
 pub(crate) mod stream;

@@ -104,11 +104,7 @@ impl Stream {
     pub(crate) fn read_now(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         let ready = match self {
             Stream::Plain(tcp) => {
-                return match rustix::net::recv(&*tcp, buf, rustix::net::RecvFlags::DONTWAIT) {
-                    Ok((n, _)) => Ok(Some(n)),
-                    Err(rustix::io::Errno::AGAIN) => Ok(None),
-                    Err(e) => Err(e.into()),
-                };
+                return super::os::recv_now(tcp, buf);
             }
             // Decrypted bytes rustls holds, or received bytes it has not taken yet.
             Stream::Tls(s) => !s.inner.conn.wants_read() || s.inner.sock.has_buffered(),
