@@ -8,11 +8,11 @@
 //! - **async**: `envoi::AsyncClient` on tokio (feature `tokio`, on by default): `send().await`,
 //!   bodies as `tokio::io::AsyncRead` or a `Stream` of `Bytes`, a request body streamed after
 //!   the head through `envoi::AsyncUpload` (`tokio::io::AsyncWrite`), one pool shared across tasks.
-//! - **poll-driven**: [`poll::HttpClient`] and [`poll::Request`] (Godot's `HTTPClient` and
-//!   `HTTPRequest`), driven by calling `poll()` once a frame from a game or UI loop; nothing
-//!   in it blocks.
+//! - **poll-driven**: `envoi::poll::HttpClient` and `envoi::poll::Request` (Godot's
+//!   `HTTPClient` and `HTTPRequest`; feature `poll`, on by default), driven by calling
+//!   `poll()` once a frame from a game or UI loop; nothing in it blocks.
 //!
-//! Features, all on by default: `tokio` (the async front end), `gzip` (gzip and deflate),
+//! Features, all on by default: `poll` (the poll-driven front end), `tokio` (the async front end), `gzip` (gzip and deflate),
 //! `brotli` and `zstd` (content decoding; a coding whose feature is off is not asked for and
 //! arrives raw), `cookies` (the cookie jar, with the public suffix list) and `charset`
 //! (`text()` in the charset Content-Type names; UTF-8 only without it). A program that wants
@@ -27,6 +27,7 @@ mod event;
 mod exchange;
 pub mod multipart;
 pub mod policy;
+#[cfg(feature = "poll")]
 pub mod poll;
 mod pool;
 mod proxy;

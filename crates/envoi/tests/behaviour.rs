@@ -89,6 +89,7 @@ mod blocking {
     behaviours!(crate::support::Blocking);
 }
 
+#[cfg(feature = "poll")]
 mod poll {
     behaviours!(crate::support::Poll);
 }

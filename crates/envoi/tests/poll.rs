@@ -3,6 +3,8 @@
 //! a caller-provided stream, blocking mode, threads, proxies. Every loop is bounded in polls
 //! and in time; no DNS query leaves the machine (names go to resolvers the tests plug in).
 
+#![cfg(feature = "poll")]
+
 mod support;
 
 #[path = "poll/request.rs"]

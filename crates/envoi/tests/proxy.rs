@@ -15,6 +15,15 @@ use envoi::{EventKind, Proxy, ProxyKind, SocksFailure};
 use envoi_testserver::{ClosedPort, SocksOptions, SocksTarget};
 use support::*;
 
+/// Every front end this build has.
+const FRONT_ENDS: &[&dyn FrontEnd] = &[
+    &Blocking,
+    #[cfg(feature = "tokio")]
+    &Async,
+    #[cfg(feature = "poll")]
+    &Poll,
+];
+
 /// A tinyproxy process on a loopback port, stopped on drop.
 struct Tinyproxy {
     child: Child,
@@ -191,8 +200,7 @@ fn the_connect_exchange_is_in_the_event_stream_of_every_front_end() {
     let url = url::Url::parse(&server.https_url("/get")).unwrap();
     let authority = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
     let target = format!("CONNECT {authority} HTTP/1.1\r\n");
-    let fronts: [&dyn FrontEnd; 3] = [&Blocking, &Async, &Poll];
-    for fe in fronts {
+    for fe in FRONT_ENDS {
         for (credentials, status) in [(true, 200), (false, 407)] {
             let seen: Arc<Mutex<Vec<EventKind>>> = Arc::default();
             let sink = Arc::clone(&seen);
@@ -238,8 +246,6 @@ fn the_connect_exchange_is_in_the_event_stream_of_every_front_end() {
 }
 
 // ---- SOCKS5 ------------------------------------------------------------------------------
-
-const FRONT_ENDS: [&dyn FrontEnd; 3] = [&Blocking, &Async, &Poll];
 
 /// A builder whose http and https URLs both go through `proxy`, trusting the test CA.
 fn via(server: &TestServer, proxy: Proxy) -> ClientBuilder {

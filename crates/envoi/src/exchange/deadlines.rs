@@ -32,6 +32,7 @@ impl Deadlines {
 
     /// The deadlines of a connection that carries no [`Request`] of its own (the poll front
     /// end's `HttpClient`, driven request by request): the client's settings alone.
+    #[cfg(feature = "poll")]
     pub(crate) fn for_config(config: &Config, start: Instant) -> Self {
         Self::with_overrides(config, [None; 3], start)
     }

@@ -25,7 +25,9 @@ use crate::pool::Reuse;
 use crate::request::Request;
 use crate::transport::route::Route;
 pub(crate) use deadlines::{earliest, timeout, Deadlines};
-pub(crate) use head::{connect_head, frame_body, host_value, request_head};
+pub(crate) use head::{connect_head, request_head};
+#[cfg(feature = "poll")]
+pub(crate) use head::{frame_body, host_value};
 pub(crate) use upload::{answer_or, streaming_request, Halt};
 
 /// A redirect's or challenge's body up to this size is read and dropped so its connection can
@@ -35,6 +37,7 @@ pub(crate) const DRAIN_LIMIT: u64 = 64 * 1024;
 /// Size of each piece of a request body stream in the poll front end (which keeps each
 /// `poll()` short) and of each write of an async streamed upload; the blocking and async
 /// clients read a whole body stream in larger pieces (`request::STREAM_READ`).
+#[cfg(any(feature = "poll", feature = "tokio"))]
 pub(crate) const UPLOAD_CHUNK: usize = 64 * 1024;
 /// A bytes body up to this size goes out in the same write as the head.
 pub(crate) const COALESCE_LIMIT: usize = 16 * 1024;

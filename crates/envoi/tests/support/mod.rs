@@ -16,7 +16,9 @@ pub use envoi::{ClientBuilder, Error, ErrorKind, Request};
 pub use envoi_testserver::{CertKind, TestServer};
 pub use http::Method;
 
+#[cfg(feature = "poll")]
 mod poll_front;
+#[cfg(feature = "poll")]
 #[allow(unused_imports)]
 pub use poll_front::Poll;
 
