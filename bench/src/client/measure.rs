@@ -57,6 +57,8 @@ pub struct Usage {
     sys: f64,
     nvcsw: i64,
     nivcsw: i64,
+    minflt: i64,
+    majflt: i64,
 }
 
 impl Usage {
@@ -73,6 +75,8 @@ impl Usage {
             sys: secs(ru.ru_stime),
             nvcsw: ru.ru_nvcsw,
             nivcsw: ru.ru_nivcsw,
+            minflt: ru.ru_minflt,
+            majflt: ru.ru_majflt,
         }
     }
 
@@ -81,13 +85,15 @@ impl Usage {
         let end = Usage::now(who);
         let (user, sys) = (end.user - self.user, end.sys - self.sys);
         format!(
-            "wall={:.6} cpu={:.6} user={:.6} sys={:.6} vcsw={} ivcsw={}",
+            "wall={:.6} cpu={:.6} user={:.6} sys={:.6} vcsw={} ivcsw={} minflt={} majflt={}",
             self.wall.elapsed().as_secs_f64(),
             user + sys,
             user,
             sys,
             end.nvcsw - self.nvcsw,
-            end.nivcsw - self.nivcsw
+            end.nivcsw - self.nivcsw,
+            end.minflt - self.minflt,
+            end.majflt - self.majflt
         )
     }
 }
