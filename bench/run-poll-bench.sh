@@ -15,6 +15,9 @@
 # BUILD=0 uses the poll_bench already built, PARTS (default "frame tight") picks the parts,
 # DOWNLOAD_DIR (default: the tmpfs work dir) where poll::Request writes its download file (a
 # directory on disk shows what the file system's writes and final flush cost a frame).
+# PERF=1 records each frame run with `perf record -k mono -F 10000 -g` into
+# $CARGO_TARGET_DIR/poll-perf-<api>-<round>.data; `bench/perf_calls.py` then lists the samples
+# inside the longest calls that the log names (their start is on the same clock).
 #
 # It starts its own nginx (own config, pid file and logs in a temp dir on tmpfs, a free
 # loopback port; never the system service) and stops it on exit. The client runs on core 0,
@@ -36,6 +39,7 @@ say() { echo "== $*" >&2; }
 
 missing=()
 command -v nginx >/dev/null || missing+=(nginx)
+if [[ ${PERF:-0} == 1 ]] && ! command -v perf >/dev/null; then missing+=(linux-perf); fi
 command -v taskset >/dev/null || missing+=(util-linux)
 if ((${#missing[@]})); then
     say "installing ${missing[*]}"
@@ -90,10 +94,14 @@ URL=http://127.0.0.1:$PORT/big
 record() { sed "s/^RESULT /RESULT round=$1 /" | tee -a "$RESULTS" >&2; }
 # One timed run on core 0, holding the machine's benchmark lock when there is one.
 timed() {
+    local run=(taskset -c 0 "$BENCH" "$@")
+    if [[ -n ${PERF_OUT:-} ]]; then
+        run=(perf record -q -k mono -F 10000 -g -o "$PERF_OUT" -- "${run[@]}")
+    fi
     if [[ -n $LOCK ]]; then
-        flock "$LOCK" taskset -c 0 "$BENCH" "$@"
+        flock "$LOCK" "${run[@]}"
     else
-        taskset -c 0 "$BENCH" "$@"
+        "${run[@]}"
     fi
 }
 
@@ -112,8 +120,10 @@ for round in $(seq "$RUNS"); do
     [[ $PARTS == *tight* ]] || order=()
     say "round $round/$RUNS: frame loop (${apis[*]}), load $(cut -d' ' -f1 /proc/loadavg)"
     for api in "${apis[@]}"; do
-        timed frame --api "$api" "${frame_args[@]}" --download-file "$DOWNLOAD_DIR/download" |
-            record "$round"
+        perf_out=
+        [[ ${PERF:-0} == 1 ]] && perf_out=$CARGO_TARGET_DIR/poll-perf-$api-$round.data
+        PERF_OUT=$perf_out timed frame --api "$api" "${frame_args[@]}" \
+            --download-file "$DOWNLOAD_DIR/download" | record "$round"
     done
     say "round $round/$RUNS: tight loop"
     for i in "${order[@]}"; do

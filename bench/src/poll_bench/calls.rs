@@ -1,17 +1,26 @@
-//! Per-call timing: the wall-clock time of every call (`Instant`) and the CPU time the
-//! calling thread spent in it (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`), kept whole so the
-//! tail can be read afterwards. On a shared 2-core machine a call can be descheduled half
-//! way: its wall time then grows while its CPU time does not.
-
-use std::time::Instant;
+//! Per-call timing: the wall-clock time of every call (`CLOCK_MONOTONIC`, as `Instant`) and
+//! the CPU time the calling thread spent in it (`CLOCK_THREAD_CPUTIME_ID`), kept whole so
+//! the tail can be read afterwards. On a shared 2-core machine a call can be descheduled half
+//! way: its wall time then grows while its CPU time does not. The longest calls are logged
+//! with their start on `CLOCK_MONOTONIC`, the clock `perf record -k mono` stamps samples
+//! with, so a profile's samples inside them can be picked out.
 
 /// Nanoseconds of CPU time this thread has used.
 pub fn thread_cpu_ns() -> u64 {
+    clock_ns(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// Nanoseconds on `CLOCK_MONOTONIC`.
+fn monotonic_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC)
+}
+
+fn clock_ns(clock: libc::clockid_t) -> u64 {
     // SAFETY: an all-zero timespec is a valid value; clock_gettime only writes into it.
     let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: `ts` is valid and writable; CLOCK_THREAD_CPUTIME_ID is a valid clock.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    // SAFETY: `ts` is valid and writable, and both callers pass a valid clock.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime({clock}) failed");
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
@@ -20,6 +29,8 @@ pub struct Calls {
     name: &'static str,
     wall: Vec<u32>,
     cpu: Vec<u32>,
+    /// When each call started, `CLOCK_MONOTONIC` ns.
+    start: Vec<u64>,
 }
 
 fn ns(v: u64) -> u32 {
@@ -32,20 +43,22 @@ impl Calls {
             name,
             wall: Vec::with_capacity(capacity),
             cpu: Vec::with_capacity(capacity),
+            start: Vec::with_capacity(capacity),
         }
     }
 
     /// Runs `f`, recording its wall and thread CPU time. The CPU clock is read outside the
-    /// wall clock, so the wall time holds only the call and one `Instant::now()`.
+    /// wall clock, so the wall time holds only the call and one clock read.
     #[inline(always)]
     pub fn time<T>(&mut self, f: impl FnOnce() -> T) -> T {
         let cpu0 = thread_cpu_ns();
-        let wall0 = Instant::now();
+        let wall0 = monotonic_ns();
         let out = f();
-        let wall = wall0.elapsed().as_nanos() as u64;
+        let wall = monotonic_ns().saturating_sub(wall0);
         let cpu = thread_cpu_ns().saturating_sub(cpu0);
         self.wall.push(ns(wall));
         self.cpu.push(ns(cpu));
+        self.start.push(wall0);
         out
     }
 
@@ -90,13 +103,13 @@ impl Calls {
         )
     }
 
-    /// The `k` longest calls by wall time, as `index:wall/cpu` in ns (for the log).
+    /// The `k` longest calls by wall time, as `index@start:wall/cpu` in ns (for the log).
     pub fn worst(&self, k: usize) -> String {
         let mut idx: Vec<usize> = (0..self.wall.len()).collect();
         idx.sort_by_key(|&i| std::cmp::Reverse(self.wall[i]));
         idx.iter()
             .take(k)
-            .map(|&i| format!("#{i}:{}/{}", self.wall[i], self.cpu[i]))
+            .map(|&i| format!("#{i}@{}:{}/{}", self.start[i], self.wall[i], self.cpu[i]))
             .collect::<Vec<_>>()
             .join(",")
     }
