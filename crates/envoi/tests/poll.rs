@@ -628,3 +628,57 @@ fn a_slow_body_read_in_a_tight_loop_comes_out_as_it_arrives() {
         pieces.len()
     );
 }
+
+#[test]
+fn chunks_the_caller_keeps_stay_intact_while_the_rest_of_the_body_streams() {
+    // Body bytes are read into shared blocks and handed out without a copy; a block comes
+    // back for reuse only once every piece of it is dropped. Keeping every chunk (so no
+    // block ever comes back) and dropping each at once (so blocks are reused all along) must
+    // both give exactly the bytes the blocking client gets.
+    const SIZE: u64 = 8 << 20;
+    let server = TestServer::start();
+    let target = format!("/bytes/{SIZE}?seed=7");
+    let blocking = builder().build().unwrap();
+    let expected = blocking
+        .get(server.url(&target))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert_eq!(expected.len() as u64, SIZE);
+    for keep in [true, false] {
+        let mut client = connected(&server);
+        client.request(Method::GET, &target, &[], "").unwrap();
+        let (mut kept, mut body) = (Vec::new(), Vec::with_capacity(SIZE as usize));
+        let started = Instant::now();
+        loop {
+            let status = client.poll();
+            if status == Status::Body {
+                let chunk = client.read_response_body_chunk();
+                body.extend_from_slice(&chunk);
+                if keep {
+                    kept.push(chunk);
+                }
+            } else if !status.is_waiting() {
+                break;
+            }
+            assert!(
+                started.elapsed() < MAX_TIME,
+                "stuck at {} bytes",
+                body.len()
+            );
+        }
+        assert!(
+            body == expected[..],
+            "keep={keep}: {:?}",
+            client.last_error()
+        );
+        if keep {
+            let joined: Vec<u8> = kept.iter().flat_map(|c| c.iter().copied()).collect();
+            assert!(
+                joined == expected[..],
+                "a kept chunk changed after it was handed out"
+            );
+        }
+    }
+}
