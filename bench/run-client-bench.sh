@@ -11,7 +11,10 @@
 #
 # Usage: CARGO_TARGET_DIR=/work/target-bench bench/run-client-bench.sh
 # Knobs (environment): RUNS (rounds of 1, default 3), GET_SECS (default 5), DL_RUNS (default
-# 3), UP_RUNS (default 5), BUILD=0 skips 4, CLIENTS (default "envoi ureq reqwest hyper curl").
+# 3), UP_RUNS (default 5), BUILD=0 skips 4, CLIENTS (default "envoi envoi-gzip ureq reqwest
+# hyper curl"). `envoi` is client_envoi with envoi's default features; `envoi-gzip` the same
+# program with only the `gzip` feature, as ureq's defaults are (its binary, and so its peak
+# RSS, is that of a program built like ureq's).
 #
 # It starts its own nginx (own config, pid file and logs in a temp dir, a free loopback port;
 # never the system service) and its own test server, and stops both on exit. Installs
@@ -27,7 +30,7 @@ GET_SECS=${GET_SECS:-5}
 DL_RUNS=${DL_RUNS:-3}
 UP_RUNS=${UP_RUNS:-5}
 BUILD=${BUILD:-1}
-CLIENTS=${CLIENTS:-"envoi ureq reqwest hyper curl"}
+CLIENTS=${CLIENTS:-"envoi envoi-gzip ureq reqwest hyper curl"}
 BIG=$((1024 * 1024 * 1024))
 UPLOAD=$((256 * 1024 * 1024))
 say() { echo "== $*" >&2; }
@@ -53,7 +56,15 @@ fi
 
 say "building client_bench and envoi-testserver (release) into $CARGO_TARGET_DIR"
 bins=(--bin client_bench)
-for client in $CLIENTS; do bins+=(--bin "client_$client"); done
+for client in $CLIENTS; do
+    [[ $client == envoi-gzip ]] || bins+=(--bin "client_$client")
+done
+if [[ " $CLIENTS " == *" envoi-gzip "* ]]; then
+    # First, since the full build below puts its own client_envoi in the same place.
+    (cd "$ROOT" && cargo build --release -q -p envoi-bench --no-default-features \
+        --features envoi-gzip --bin client_envoi >&2)
+    cp "$CARGO_TARGET_DIR/release/client_envoi" "$CARGO_TARGET_DIR/release/client_envoi-gzip"
+fi
 (cd "$ROOT" && cargo build --release -q -p envoi-bench "${bins[@]}" >&2)
 (cd "$ROOT" && cargo build --release -q -p envoi-testserver >&2)
 BENCH=$CARGO_TARGET_DIR/release/client_bench

@@ -11,5 +11,12 @@ mod measure;
 mod run;
 
 fn main() -> std::process::ExitCode {
-    run::main("envoi", |trust| Ok(Box::new(imp::Envoi::new(trust)?)))
+    // Built with envoi's default features, or with `gzip` only (run-client-bench.sh's
+    // `envoi-gzip`, as ureq's defaults are): the results say which.
+    let name = if cfg!(feature = "envoi-all") {
+        "envoi"
+    } else {
+        "envoi-gzip"
+    };
+    run::main(name, |trust| Ok(Box::new(imp::Envoi::new(trust)?)))
 }

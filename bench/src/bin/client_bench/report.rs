@@ -1,5 +1,5 @@
 //! Markdown tables from the `RESULT` lines of one script run: medians over the runs, their
-//! range, and ratios to the best peer (envoi and wrk are not peers).
+//! range, and ratios to the best peer (envoi, envoi-gzip and wrk are not peers).
 //!
 //! A ratio is computed per round (each round runs every client once, one after the other,
 //! so they share that moment's load) against the peer with the best median, and the table
@@ -8,7 +8,15 @@
 use crate::measure::Result;
 use crate::results::{num, read, stats, Record};
 
-const CLIENTS: [&str; 6] = ["envoi", "ureq", "reqwest", "hyper", "curl", "wrk"];
+const CLIENTS: [&str; 7] = [
+    "envoi",
+    "envoi-gzip",
+    "ureq",
+    "reqwest",
+    "hyper",
+    "curl",
+    "wrk",
+];
 const PEERS: [&str; 4] = ["ureq", "reqwest", "hyper", "curl"];
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
