@@ -79,7 +79,7 @@ impl ClientTls {
 /// loaded once per process and cached) and checks the CRLs; callers build it once per
 /// client and share it.
 pub(crate) fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(aes_128_first(rustls::crypto::ring::default_provider()));
     let waive = Waivers {
         invalid_certificate: opts.ignore_invalid_certificate,
         name: opts.ignore_certificate_name,
@@ -104,6 +104,24 @@ pub(crate) fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Erro
         config.key_log = Arc::new(KeyLogFile::new());
     }
     Ok(Arc::new(config))
+}
+
+/// The provider with the AES-128-GCM suites offered first within each TLS version, as
+/// browsers offer them, instead of rustls' AES-256-GCM first. Both are strong; AES-128 takes
+/// 10 rounds against 14, so a server that follows the client's order (nginx by default)
+/// spends less CPU per byte it sends, and so does the client decrypting it.
+fn aes_128_first(mut provider: rustls::crypto::CryptoProvider) -> rustls::crypto::CryptoProvider {
+    use rustls::CipherSuite;
+    provider.cipher_suites.sort_by_key(|suite| {
+        let aes_128 = matches!(
+            suite.suite(),
+            CipherSuite::TLS13_AES_128_GCM_SHA256
+                | CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                | CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+        );
+        (suite.tls13().is_none(), !aes_128)
+    });
+    provider
 }
 
 /// The name the certificate is verified against and sent as SNI: the override if set, else
@@ -199,6 +217,35 @@ mod tests {
     use super::testkit::{exchange, trusting, Ca, Leaf, Server};
     use super::*;
     use crate::tls::Certificate;
+
+    #[test]
+    fn aes_128_gcm_is_offered_first_and_no_suite_is_lost() {
+        use rustls::CipherSuite;
+        let default = rustls::crypto::ring::default_provider();
+        let ordered = aes_128_first(rustls::crypto::ring::default_provider());
+        let names = |p: &rustls::crypto::CryptoProvider| -> Vec<CipherSuite> {
+            p.cipher_suites.iter().map(|s| s.suite()).collect()
+        };
+        let (before, after) = (names(&default), names(&ordered));
+        assert_eq!(after[0], CipherSuite::TLS13_AES_128_GCM_SHA256);
+        // TLS 1.3 suites still come before TLS 1.2 ones, and the set is the same.
+        let tls13 = ordered
+            .cipher_suites
+            .iter()
+            .take_while(|s| s.tls13().is_some());
+        assert_eq!(
+            tls13.count(),
+            default
+                .cipher_suites
+                .iter()
+                .filter(|s| s.tls13().is_some())
+                .count()
+        );
+        let (mut before, mut after) = (before, after);
+        before.sort_by_key(|s| u16::from(*s));
+        after.sort_by_key(|s| u16::from(*s));
+        assert_eq!(before, after);
+    }
 
     #[test]
     fn server_name_accepts_ipv4_bracketed_ipv6_and_dns_names() {
