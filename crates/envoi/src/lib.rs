@@ -18,6 +18,10 @@
 //! (`text()` in the charset Content-Type names; UTF-8 only without it). A program that wants
 //! a small binary and a quick build sets `default-features = false` and picks what it uses.
 
+// The few system calls std and socket2 lack are in `transport/os.rs`, the one module
+// allowed unsafe code.
+#![deny(unsafe_code)]
+
 #[cfg(feature = "tokio")]
 mod async_client;
 pub mod blocking;

@@ -3,6 +3,7 @@
 
 pub(crate) mod dns;
 mod handshake;
+#[allow(unsafe_code)]
 pub(crate) mod os;
 pub(crate) mod route;
 pub(crate) mod socks;
