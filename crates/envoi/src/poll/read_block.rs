@@ -24,9 +24,9 @@ const BLOCK: usize = 512 * 1024;
 /// Retired blocks kept while their pieces are out: as many as the download writer can hold
 /// bytes of, and one more, so the oldest can come back before a fresh one is needed.
 const RETIRED: usize = BACKLOG as usize / BLOCK + 1;
-/// Retired blocks kept once a body is complete: enough for the next body to start on
-/// reused memory, without holding megabytes on an idle connection.
-const RETIRED_IDLE: usize = 2;
+/// Retired blocks kept once a body is complete: one, so the next body starts on reused
+/// memory while an idle connection holds at most two blocks (1 MiB) with the current room.
+const RETIRED_IDLE: usize = 1;
 
 /// A block of room for body reads, and the retired blocks that may be taken back.
 #[derive(Debug, Default)]
