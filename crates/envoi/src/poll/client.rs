@@ -514,10 +514,10 @@ impl HttpClient {
         self.failed_hop
     }
 
-    /// Turns read coalescing off for a client driven by a request (whose step reads several
-    /// chunks at once), or back on.
-    pub(crate) fn set_read_coalescing(&mut self, on: bool) {
-        self.coalesce_reads = on;
+    /// Turns read coalescing off, for a client driven by a request (whose step reads several
+    /// chunks at once).
+    pub(crate) fn no_read_coalescing(&mut self) {
+        self.coalesce_reads = false;
     }
 
     /// Waits up to `max` for the connection to be able to move.

@@ -129,14 +129,21 @@ mod tests {
     use super::*;
     use crate::poll::stream::Transport;
     use std::io::Write;
-    use std::net::{TcpListener, TcpStream};
+    use std::net::TcpStream;
 
     fn pair() -> (PollStream, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (client, server) = crate::transport::loopback_pair();
         client.set_nonblocking(true).unwrap();
-        let (server, _) = listener.accept().unwrap();
         (PollStream::plain(Transport::Tcp(client)), server)
+    }
+
+    /// A stream whose last body read was at the returned instant, so the next is coalesced.
+    fn just_read() -> (PollStream, TcpStream, ReadCoalescing, Instant) {
+        let (stream, server) = pair();
+        let mut coalescing = ReadCoalescing::new();
+        let now = Instant::now();
+        coalescing.read_at(now);
+        (stream, server, coalescing, now)
     }
 
     /// Waits (bounded) until `stream` is readable at its current mark.
@@ -164,10 +171,7 @@ mod tests {
 
     #[test]
     fn a_read_soon_after_another_waits_for_the_low_water_mark() {
-        let (stream, mut server) = pair();
-        let mut coalescing = ReadCoalescing::new();
-        let now = Instant::now();
-        coalescing.read_at(now);
+        let (stream, mut server, mut coalescing, now) = just_read();
         server.write_all(&[7u8; 1000]).unwrap();
         // A thousand bytes of a gigabyte are not worth a read yet...
         assert_eq!(coalescing.plan(&stream, 1 << 30, now), ReadPlan::Hold);
@@ -180,10 +184,7 @@ mod tests {
 
     #[test]
     fn the_mark_never_exceeds_what_the_body_has_left() {
-        let (stream, mut server) = pair();
-        let mut coalescing = ReadCoalescing::new();
-        let now = Instant::now();
-        coalescing.read_at(now);
+        let (stream, mut server, mut coalescing, now) = just_read();
         server.write_all(b"the last 20 bytes..!").unwrap();
         assert!(eventually_readable(&stream));
         assert_eq!(coalescing.plan(&stream, 20, now), ReadPlan::Read);
@@ -192,10 +193,7 @@ mod tests {
 
     #[test]
     fn reads_go_ahead_of_the_chunk_only_once_the_caller_has_caught_up() {
-        let (stream, mut server) = pair();
-        let mut coalescing = ReadCoalescing::new();
-        let now = Instant::now();
-        coalescing.read_at(now);
+        let (stream, mut server, mut coalescing, now) = just_read();
         // Bytes waiting at every call (a frame loop after its pause): chunk by chunk.
         server.write_all(&vec![1u8; LOW_WATER]).unwrap();
         assert!(eventually_readable(&stream));
@@ -222,10 +220,7 @@ mod tests {
 
     #[test]
     fn a_held_read_goes_ahead_once_the_hold_has_passed() {
-        let (stream, mut server) = pair();
-        let mut coalescing = ReadCoalescing::new();
-        let then = Instant::now();
-        coalescing.read_at(then);
+        let (stream, mut server, mut coalescing, then) = just_read();
         server.write_all(b"a slow server's few bytes").unwrap();
         assert_eq!(coalescing.plan(&stream, 1 << 30, then), ReadPlan::Hold);
         assert_eq!(
@@ -236,10 +231,7 @@ mod tests {
 
     #[test]
     fn the_end_of_the_stream_is_readable_below_the_mark() {
-        let (stream, mut server) = pair();
-        let mut coalescing = ReadCoalescing::new();
-        let now = Instant::now();
-        coalescing.read_at(now);
+        let (stream, mut server, mut coalescing, now) = just_read();
         server.write_all(b"cut short").unwrap();
         drop(server);
         let until = Instant::now() + Duration::from_secs(5);
@@ -254,10 +246,7 @@ mod tests {
 
     #[test]
     fn off_puts_the_default_mark_back() {
-        let (stream, mut server) = pair();
-        let mut coalescing = ReadCoalescing::new();
-        let now = Instant::now();
-        coalescing.read_at(now);
+        let (stream, mut server, mut coalescing, now) = just_read();
         assert_eq!(coalescing.plan(&stream, 1 << 30, now), ReadPlan::Hold);
         coalescing.off(&stream);
         assert_eq!(coalescing.low_water, 1);

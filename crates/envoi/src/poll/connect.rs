@@ -78,7 +78,7 @@ impl Connector {
                 .iter()
                 .map(|(socket, _)| PollFd::new(socket, false, true))
                 .collect();
-            match poll_now(&mut fds) {
+            match os::poll(&mut fds, Duration::ZERO) {
                 Ok(_) => fds.iter().map(PollFd::is_ready).collect(),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(None),
                 Err(e) => {
@@ -136,17 +136,6 @@ fn start(addr: SocketAddr) -> io::Result<(Socket, bool)> {
 /// The error a non-blocking connect returns while the handshake goes on.
 fn in_progress(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::EINPROGRESS)
-}
-
-/// True when `fd` is readable now (at its low-water mark), or has ended or failed; a failed
-/// check counts as readable, so the read that follows finds out.
-pub(crate) fn readable_now(fd: &impl AsFd) -> bool {
-    !matches!(poll_now(&mut [PollFd::new(fd, true, false)]), Ok(0))
-}
-
-/// Polls `fds` once without waiting: how many are ready.
-fn poll_now(fds: &mut [PollFd<'_>]) -> io::Result<usize> {
-    os::poll(fds, Duration::ZERO)
 }
 
 /// Waits up to `max` for `fd` to be readable, or writable too when `write`.

@@ -99,7 +99,7 @@ impl Driver {
         client.begin(Arc::clone(&config), sink, deadlines);
         // A step already reads several chunks at once, and a frame loop calls it once a
         // frame: reads held for a larger amount would only make a step's reads longer.
-        client.set_read_coalescing(false);
+        client.no_read_coalescing();
         let mut driver = Box::new(Driver {
             tls,
             client,

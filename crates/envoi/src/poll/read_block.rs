@@ -41,7 +41,7 @@ pub(crate) struct ReadBlock {
 }
 
 impl ReadBlock {
-    /// Room for a read of up to `want` bytes: at least `min(want, 16 KiB)`, at most `want`.
+    /// Room for a read of up to `want` bytes: at least `min(want, MIN_READ)`, at most `want`.
     pub(crate) fn room(&mut self, want: usize) -> &mut [u8] {
         let want = want.max(1);
         if self.room.len() < want.min(MIN_READ) {

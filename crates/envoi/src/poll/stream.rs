@@ -254,7 +254,7 @@ impl PollStream {
     /// stream ended or failed). Always true for a stream without a descriptor.
     pub(crate) fn readable_now(&self) -> bool {
         match &self.transport {
-            Transport::Tcp(tcp) => super::connect::readable_now(tcp),
+            Transport::Tcp(tcp) => os::readable_now(tcp),
             Transport::Custom(_) => true,
         }
     }

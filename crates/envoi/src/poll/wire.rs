@@ -424,12 +424,11 @@ impl Wire {
                 Event::NeedData => {
                     read_once = true;
                     if let Some(window) = self.proto.direct_body_window() {
-                        let plan = match coalesce {
-                            true => self.coalescing.plan(&self.stream, window, now),
-                            false => {
-                                self.coalescing.off(&self.stream);
-                                ReadPlan::Read
-                            }
+                        let plan = if coalesce {
+                            self.coalescing.plan(&self.stream, window, now)
+                        } else {
+                            self.coalescing.off(&self.stream);
+                            ReadPlan::Read
                         };
                         let ask = match plan {
                             ReadPlan::Hold => return Ok(BodyRead::Pending),

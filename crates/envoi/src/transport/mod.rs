@@ -10,6 +10,16 @@ pub(crate) mod socks;
 pub(crate) mod stream;
 pub(crate) mod tcp;
 pub(crate) mod tls;
+
+/// A connected loopback TCP pair, client side first, for the unit tests that need a real
+/// socket.
+#[cfg(test)]
+pub(crate) fn loopback_pair() -> (std::net::TcpStream, std::net::TcpStream) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    (client, server)
+}
 pub(crate) mod tunnel;
 
 use std::net::SocketAddr;

@@ -64,6 +64,15 @@ pub(crate) fn poll(fds: &mut [PollFd<'_>], timeout: Duration) -> io::Result<usiz
     usize::try_from(rc).map_err(|_| io::Error::last_os_error())
 }
 
+/// True when `fd` is readable now (at its low-water mark), or has ended or failed; a failed
+/// check counts as readable, so the read that follows finds out.
+pub(crate) fn readable_now(fd: &impl AsFd) -> bool {
+    !matches!(
+        poll(&mut [PollFd::new(fd, true, false)], Duration::ZERO),
+        Ok(0)
+    )
+}
+
 /// `recv(2)` with `MSG_DONTWAIT`: what has arrived, without waiting and whatever the
 /// socket's blocking mode; `None` when nothing has (no bytes, no end, no error).
 pub(crate) fn recv_now(tcp: &TcpStream, buf: &mut [u8]) -> io::Result<Option<usize>> {
@@ -120,16 +129,9 @@ pub(crate) fn set_receive_low_water(tcp: &TcpStream, bytes: usize) -> io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::loopback_pair as pair;
     use std::io::Write;
-    use std::net::TcpListener;
     use std::time::Instant;
-
-    fn pair() -> (TcpStream, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, _) = listener.accept().unwrap();
-        (client, server)
-    }
 
     #[test]
     fn recv_now_returns_none_until_bytes_arrive_then_the_bytes_then_the_end() {
