@@ -39,7 +39,7 @@ impl GroupClient {
     /// "could not resolve proxy" (5) when it does not resolve. curl 7.88 reports a SOCKS5
     /// proxy's name that does not resolve as any host's (6), so a SOCKS5 proxy is not counted.
     pub fn via_proxy(&self, url: &str) -> bool {
-        let Ok(url) = url::Url::parse(url) else {
+        let Ok(url) = envoi::Url::parse(url) else {
             return false;
         };
         let proxy = match &self.front {
@@ -371,7 +371,7 @@ fn connect_to(mut builder: ClientBuilder, group: &Group) -> Result<ClientBuilder
             )));
         };
         for transfer in &group.transfers {
-            let Ok(url) = url::Url::parse(&transfer.url) else {
+            let Ok(url) = envoi::Url::parse(&transfer.url) else {
                 continue;
             };
             let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {

@@ -54,7 +54,7 @@ pub fn target_path(
 
 /// `-O`: the last segment of the URL's path, as curl takes it (no decoding).
 fn remote_name(url: &str) -> Result<String, CliError> {
-    let path = url::Url::parse(url)
+    let path = envoi::Url::parse(url)
         .map(|u| u.path().to_owned())
         .unwrap_or_default();
     let name = path.rsplit('/').next().unwrap_or("");

@@ -15,8 +15,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use envoi::proto::bytes::Bytes;
+use envoi::Url;
 use envoi::{Event, EventKind};
-use url::Url;
 
 /// Where trace output goes: `-v` to stderr, `--trace-ascii` to a file (which replaces `-v`).
 pub struct Trace {

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use envoi::blocking::Client;
 use envoi::proto::bytes::Bytes;
+use envoi::Url;
 use envoi::{Auth, Request, Timings};
 use http::{HeaderMap, Method, StatusCode};
-use url::Url;
 
 use crate::client::GroupClient;
 use crate::error::CliError;

@@ -431,7 +431,7 @@ impl ClientBuilder {
 
 impl Config {
     /// The proxy that applies to a URL, if any, honouring `no_proxy`.
-    pub(crate) fn proxy_for(&self, url: &url::Url) -> Option<&Proxy> {
+    pub(crate) fn proxy_for(&self, url: &crate::Url) -> Option<&Proxy> {
         let proxy = match url.scheme() {
             "https" => self.https_proxy.as_ref(),
             _ => self.http_proxy.as_ref(),
@@ -454,7 +454,7 @@ impl Config {
     /// feature).
     pub(crate) fn cookies_for(
         &self,
-        url: &url::Url,
+        url: &crate::Url,
         now: std::time::SystemTime,
     ) -> Option<HeaderValue> {
         #[cfg(feature = "cookies")]
@@ -468,7 +468,7 @@ impl Config {
     /// Keeps the cookies a response from `url` sets (nothing without the `cookies` feature).
     pub(crate) fn store_cookies(
         &self,
-        url: &url::Url,
+        url: &crate::Url,
         headers: &HeaderMap,
         now: std::time::SystemTime,
     ) {

@@ -244,7 +244,7 @@ impl Error {
         self
     }
 
-    pub(crate) fn with_url(mut self, url: &url::Url) -> Self {
+    pub(crate) fn with_url(mut self, url: &crate::Url) -> Self {
         if self.inner.url.is_none() {
             self.inner.url = Some(url.as_str().to_owned());
         }

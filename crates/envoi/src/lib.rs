@@ -29,6 +29,7 @@ mod config;
 mod error;
 mod event;
 mod exchange;
+pub mod http_url;
 pub mod multipart;
 pub mod policy;
 #[cfg(feature = "poll")]
@@ -54,6 +55,7 @@ pub use config::{
 pub use envoi_proto as proto;
 pub use error::{Error, ErrorKind, IgnoreFlag, TimeoutPhase};
 pub use event::{Event, EventKind, Timings};
+pub use http_url::Url;
 pub use policy::{Auth, CancelHandle, DownloadFile, Progress, RedirectPolicy, RetryPolicy};
 #[cfg(feature = "cookies")]
 pub use policy::{CookieJar, StoredCookie};

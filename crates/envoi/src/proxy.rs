@@ -84,7 +84,7 @@ impl Proxy {
         };
         let invalid =
             |why: &str| Error::new(ErrorKind::InvalidUrl, format!("proxy `{text}`: {why}"));
-        let url = url::Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
+        let url = crate::Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
         let kind = match url.scheme() {
             "http" => ProxyKind::Http,
             "socks5" => ProxyKind::Socks5,

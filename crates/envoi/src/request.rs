@@ -6,10 +6,10 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::Url;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::Method;
-use url::Url;
 
 use crate::error::{Error, ErrorKind};
 use crate::policy::{Auth, CancelHandle};
@@ -37,7 +37,7 @@ pub struct Request {
 
 impl Request {
     /// A request with no headers and no body. The URL, text or an already parsed
-    /// [`Url`](url::Url), must be `http` or `https` with a host.
+    /// [`Url`], must be `http` or `https` with a host.
     pub fn new(method: Method, url: impl IntoUrl) -> Result<Request, Error> {
         Ok(Request {
             method,
@@ -332,11 +332,12 @@ pub(crate) fn read_stream_piece(
     Ok(n)
 }
 
-/// What a request can be addressed with: text to parse (`&str`, `String`), or a
-/// [`Url`](url::Url) parsed once and sent many times, which costs no parsing per request.
+/// What a request can be addressed with: text to parse (`&str`, `String`), an envoi
+/// [`Url`] parsed once and sent many times, which costs no parsing per request, or (feature
+/// `url`, on by default) the `url` crate's `url::Url`.
 ///
 /// ```
-/// let url = url::Url::parse("http://127.0.0.1:8080/get").unwrap();
+/// let url = envoi::Url::parse("http://127.0.0.1:8080/get").unwrap();
 /// let request = envoi::Request::new(http::Method::GET, &url)?;
 /// assert_eq!(request.url(), &url);
 /// let refused = envoi::Request::new(http::Method::GET, "ftp://127.0.0.1/").unwrap_err();
@@ -379,13 +380,33 @@ impl IntoUrl for &Url {
     }
 }
 
+#[cfg(feature = "url")]
+impl IntoUrl for url::Url {
+    fn into_url(self) -> Result<Url, Error> {
+        (&self).into_url()
+    }
+}
+
+/// The `url` crate's serialization is the one envoi's parser makes, so the text parses back
+/// to the same URL.
+#[cfg(feature = "url")]
+impl IntoUrl for &url::Url {
+    fn into_url(self) -> Result<Url, Error> {
+        self.as_str().into_url()
+    }
+}
+
 mod into_url {
     /// Only envoi's own implementations: the trait may grow.
     pub trait Sealed {}
     impl Sealed for &str {}
     impl Sealed for String {}
     impl Sealed for &String {}
+    impl Sealed for crate::Url {}
+    impl Sealed for &crate::Url {}
+    #[cfg(feature = "url")]
     impl Sealed for url::Url {}
+    #[cfg(feature = "url")]
     impl Sealed for &url::Url {}
 }
 

@@ -36,8 +36,7 @@ macro_rules! request_builder_methods {
         pub fn query<K: AsRef<str>, V: AsRef<str>>(self, pairs: &[(K, V)]) -> Self {
             self.map(|r| {
                 r.url
-                    .query_pairs_mut()
-                    .extend_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+                    .append_query_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
                 Ok(())
             })
         }

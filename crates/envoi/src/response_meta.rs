@@ -5,8 +5,8 @@
 
 use std::fmt;
 
+use crate::Url;
 use envoi_proto::ResponseHead;
-use url::Url;
 
 use crate::policy::decode::strip_decoded_headers;
 use crate::policy::download::body_size;
@@ -86,7 +86,7 @@ macro_rules! response_meta_methods {
         }
 
         /// The URL this response answers (after redirects).
-        pub fn url(&self) -> &url::Url {
+        pub fn url(&self) -> &crate::Url {
             &self.meta.url
         }
 

@@ -104,7 +104,7 @@ impl AsyncClient {
 
     /// The proxy a request to `url` goes through, by the client's proxies and `no_proxy`
     /// list; `None` when it goes direct.
-    pub fn proxy_for(&self, url: &url::Url) -> Option<&crate::Proxy> {
+    pub fn proxy_for(&self, url: &crate::Url) -> Option<&crate::Proxy> {
         self.inner.config.proxy_for(url)
     }
 

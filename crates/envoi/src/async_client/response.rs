@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::Url;
 use bytes::Bytes;
 use envoi_proto::{BodyFraming, ResponseHead};
 use http::HeaderMap;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
-use url::Url;
 
 use super::body::{BodyReader, WireBody};
 use super::transfer::Transfer;

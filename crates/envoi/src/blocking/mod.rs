@@ -83,7 +83,7 @@ impl Client {
 
     /// The proxy a request to `url` goes through, by the client's proxies and `no_proxy`
     /// list; `None` when it goes direct.
-    pub fn proxy_for(&self, url: &url::Url) -> Option<&crate::Proxy> {
+    pub fn proxy_for(&self, url: &crate::Url) -> Option<&crate::Proxy> {
         self.inner.config.proxy_for(url)
     }
 

@@ -5,10 +5,10 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::Url;
 use bytes::Bytes;
 use envoi_proto::{BodyFraming, Event, ResponseHead};
 use http::HeaderMap;
-use url::Url;
 
 use super::transfer::{read_error, Transfer};
 use crate::error::{Error, ErrorKind, TimeoutPhase};

@@ -172,7 +172,7 @@ impl Transfer {
         self,
         head: ResponseHead,
         sink: &EventSink,
-        url: url::Url,
+        url: crate::Url,
         body: crate::exchange::BodyOptions,
     ) -> super::Response {
         super::Response::new(head, self, sink.clone(), url, body)

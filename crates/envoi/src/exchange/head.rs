@@ -25,7 +25,7 @@ pub(crate) fn request_head(
         RequestTarget::with_form(TargetForm::Absolute, absolute.as_str())
     } else {
         // The path and query as the URL holds them, without a copy.
-        let origin = &url[url::Position::BeforePath..url::Position::AfterQuery];
+        let origin = url.path_and_query();
         RequestTarget::with_form(TargetForm::Origin, origin)
     }
     .map_err(|e| Error::from(e).with_url(url))?;

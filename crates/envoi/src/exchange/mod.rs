@@ -395,7 +395,7 @@ impl Exchange {
 }
 
 /// The request-target a Digest answer names: path and query.
-fn origin_form(url: &url::Url) -> String {
+fn origin_form(url: &crate::Url) -> String {
     match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_owned(),

@@ -12,10 +12,10 @@ mod md5;
 
 use std::fmt;
 
+use crate::Url;
 use base64::Engine as _;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
-use url::Url;
 
 use crate::error::{Error, ErrorKind};
 use digest::{DigestChallenge, DigestInput};

@@ -17,10 +17,11 @@ use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use crate::Url;
 use cookie::time::OffsetDateTime;
 use cookie_store::{CookieDomain, CookieExpiration, CookieStore, RawCookie};
 use http::header::{self, HeaderMap, HeaderValue};
-use url::{Host, Url};
+use url::Host;
 
 use crate::error::{Error, ErrorKind};
 
@@ -29,7 +30,7 @@ use crate::error::{Error, ErrorKind};
 /// ```
 /// use envoi::policy::CookieJar;
 /// use http::header::{HeaderMap, HeaderValue, SET_COOKIE};
-/// use url::Url;
+/// use envoi::Url;
 ///
 /// let jar = CookieJar::default();
 /// let url = Url::parse("https://shop.example.com/cart").unwrap();
@@ -103,9 +104,15 @@ impl CookieJar {
     /// Stores every Set-Cookie field of a response from `url`; Max-Age counts from `now`.
     /// Cookies the rules refuse are dropped one by one, never the whole response.
     pub(crate) fn store_response_at(&self, url: &Url, headers: &HeaderMap, now: SystemTime) {
+        let mut fields = headers.get_all(header::SET_COOKIE).iter().peekable();
+        if fields.peek().is_none() {
+            return;
+        }
+        let Some(url) = jar_url(url) else { return };
+        let url = &url;
         let now = OffsetDateTime::from(now);
         let mut store = self.lock();
-        for value in headers.get_all(header::SET_COOKIE) {
+        for value in fields {
             // Set-Cookie is not UTF-8 by law, but cookie parsing needs text; a field that is
             // not is dropped like any other malformed cookie.
             if let Ok(text) = std::str::from_utf8(value.as_bytes()) {
@@ -122,6 +129,9 @@ impl CookieJar {
     pub(crate) fn cookie_header_at(&self, url: &Url, now: SystemTime) -> Option<HeaderValue> {
         let now = OffsetDateTime::from(now);
         let store = self.lock();
+        // An empty jar answers without turning the URL into cookie_store's type.
+        store.iter_any().next()?;
+        let url = &jar_url(url)?;
         let mut matching: Vec<_> = store
             .iter_any()
             .filter(|c| !c.expires_by(&now) && c.matches(url))
@@ -243,7 +253,7 @@ impl fmt::Debug for CookieJar {
 }
 
 /// Parses one Set-Cookie value and applies the rules `cookie_store` lacks; `None` refuses it.
-fn accept(text: &str, url: &Url, now: OffsetDateTime) -> Option<RawCookie<'static>> {
+fn accept(text: &str, url: &url::Url, now: OffsetDateTime) -> Option<RawCookie<'static>> {
     let mut raw = RawCookie::parse(text.to_owned()).ok()?;
     let secure_origin = is_secure_origin(url);
     if raw.secure() == Some(true) && !secure_origin {
@@ -300,7 +310,7 @@ fn is_public_suffix(domain: &str) -> bool {
 }
 
 /// https, or plain http to this machine (where nobody can listen in).
-fn is_secure_origin(url: &Url) -> bool {
+fn is_secure_origin(url: &url::Url) -> bool {
     url.scheme() == "https"
         || match url.host() {
             Some(Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
@@ -349,7 +359,7 @@ fn flag(on: bool) -> &'static str {
 }
 
 /// One line of a Netscape cookie file: the cookie and the URL it is as if received from.
-fn parse_netscape_line(line: &str) -> Option<(cookie_store::Cookie<'static>, Url)> {
+fn parse_netscape_line(line: &str) -> Option<(cookie_store::Cookie<'static>, url::Url)> {
     let line = line.trim_end_matches(['\r', '\n']);
     let (line, http_only) = match line.strip_prefix("#HttpOnly_") {
         Some(rest) => (rest, true),
@@ -372,7 +382,7 @@ fn parse_netscape_line(line: &str) -> Option<(cookie_store::Cookie<'static>, Url
         return None;
     }
     let scheme = if secure { "https" } else { "http" };
-    let url = Url::parse(&format!("{scheme}://{domain}/")).ok()?;
+    let url = url::Url::parse(&format!("{scheme}://{domain}/")).ok()?;
     let mut raw = RawCookie::new(name.to_owned(), value);
     raw.set_path(if path.starts_with('/') { path } else { "/" }.to_owned());
     raw.set_secure(secure);
@@ -389,6 +399,12 @@ fn parse_netscape_line(line: &str) -> Option<(cookie_store::Cookie<'static>, Url
     }
     let cookie = cookie_store::Cookie::try_from_raw_cookie(&raw, &url).ok()?;
     Some((cookie.into_owned(), url))
+}
+
+/// The jar's own URL type (cookie_store's); our serialization is the `url` crate's, so it
+/// parses back unchanged.
+fn jar_url(url: &Url) -> Option<url::Url> {
+    url::Url::parse(url.as_str()).ok()
 }
 
 fn file_error(what: &str, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {

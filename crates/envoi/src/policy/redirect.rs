@@ -10,10 +10,10 @@ use std::fmt::Write as _;
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
-use url::{Position, Url};
 
 use crate::error::{Error, ErrorKind, IgnoreFlag};
 use crate::request::{Body, Request};
+use crate::Url;
 
 /// How many redirects are followed by default, as Godot's `HTTPRequest` and DESIGN.md say.
 pub const DEFAULT_MAX_REDIRECTS: usize = 8;
@@ -251,7 +251,7 @@ impl RedirectState {
                 ),
             ));
         }
-        let cross_origin = current.url.origin() != target.origin();
+        let cross_origin = !current.url.same_origin(&target);
         self.hops.push(Hop {
             from: current.url.clone(),
             method: current.method.clone(),
@@ -413,12 +413,12 @@ fn shown(url: &Url) -> String {
         return url.to_string();
     }
     let mut masked = url.clone();
-    let _ = masked.set_password(Some("***"));
+    masked.set_password(Some("***"));
     masked.to_string()
 }
 
 fn same_resource(a: &Url, b: &Url) -> bool {
-    a[..Position::AfterQuery] == b[..Position::AfterQuery]
+    a.without_fragment() == b.without_fragment()
 }
 
 /// Rewrites `request` into the one `redirect` says to send.
@@ -443,9 +443,8 @@ pub(crate) fn referer_for(from: &Url, to: &Url) -> Option<HeaderValue> {
         return None;
     }
     let mut referer = from.clone();
-    // Both only fail for URLs that cannot have credentials, which then have none to drop.
-    let _ = referer.set_username("");
-    let _ = referer.set_password(None);
+    referer.set_username("");
+    referer.set_password(None);
     referer.set_fragment(None);
     HeaderValue::from_str(referer.as_str()).ok()
 }

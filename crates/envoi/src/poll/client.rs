@@ -190,7 +190,7 @@ impl HttpClient {
             false => host.to_owned(),
         };
         let text = format!("{scheme}://{host}:{port}/");
-        let url = url::Url::parse(&text).map_err(|e| {
+        let url = crate::Url::parse(&text).map_err(|e| {
             Error::new(ErrorKind::InvalidUrl, format!("host `{host}`: {e}")).with_source(e)
         })?;
         Route::for_url(&url, &self.config)

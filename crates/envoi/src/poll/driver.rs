@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::Url;
 use envoi_proto::{RequestHead, ResponseHead};
 use http::HeaderName;
-use url::Url;
 
 use super::body::BodySink;
 use super::client::{tls_setup, HttpClient};

@@ -103,7 +103,7 @@ mod tests {
     use super::*;
 
     fn route(url: &str, config: &Config) -> Route {
-        Route::for_url(&url::Url::parse(url).unwrap(), config).unwrap()
+        Route::for_url(&crate::Url::parse(url).unwrap(), config).unwrap()
     }
 
     fn encoded(head: &RequestHead) -> String {

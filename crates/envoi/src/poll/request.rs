@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::Url;
 use bytes::Bytes;
 use envoi_proto::ResponseHead;
 use http::{HeaderMap, Method, StatusCode};
-use url::Url;
 
 use super::client::{HttpClient, DEFAULT_READ_CHUNK_SIZE};
 use super::driver::{Driver, Step};

@@ -1,7 +1,7 @@
 //! Where a request goes: the origin, and the proxy in between if any. A route is also the key
 //! of the connection pool.
 
-use url::Url;
+use crate::Url;
 
 use crate::config::Config;
 use crate::error::Error;

@@ -66,7 +66,7 @@ fn check_target(target: &Url) -> Result<(), TestCaseError> {
         target.as_str().bytes().all(|b| (0x21..=0x7e).contains(&b)),
         "{target}"
     );
-    let origin = &target[Position::BeforePath..Position::AfterQuery];
+    let origin = target.path_and_query();
     let form = RequestTarget::with_form(TargetForm::Origin, origin);
     prop_assert!(form.is_ok(), "{target}: {form:?}");
     Ok(())
