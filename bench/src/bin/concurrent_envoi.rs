@@ -19,13 +19,13 @@ struct Envoi(envoi::AsyncClient);
 
 impl Getter for Envoi {
     /// Parsed once, as hyper-util's `Uri` is: each request clones it.
-    type Target = url::Url;
+    type Target = envoi::Url;
 
-    fn target(url: &str) -> Result<url::Url> {
-        Ok(url::Url::parse(url)?)
+    fn target(url: &str) -> Result<envoi::Url> {
+        Ok(envoi::Url::parse(url)?)
     }
 
-    async fn get(&self, url: &url::Url) -> Result<usize> {
+    async fn get(&self, url: &envoi::Url) -> Result<usize> {
         let response = self.0.get(url).send().await?;
         if response.status() != 200 {
             return Err(format!("status {}", response.status()).into());

@@ -63,7 +63,7 @@ impl Client for Envoi {
             });
         }
         // Parsed once, as hyper's harness parses its `Uri` once; each request clones it.
-        let url = url::Url::parse(url)?;
+        let url = envoi::Url::parse(url)?;
         until(secs, || {
             let body = self.client.get(&url).send()?.bytes()?;
             check_len(body.len(), expect)

@@ -12,11 +12,17 @@
 //!   `HTTPClient` and `HTTPRequest`; feature `poll`, on by default), driven by calling
 //!   `poll()` once a frame from a game or UI loop; nothing in it blocks.
 //!
-//! Features, all on by default: `poll` (the poll-driven front end), `tokio` (the async front end), `gzip` (gzip and deflate),
-//! `brotli` and `zstd` (content decoding; a coding whose feature is off is not asked for and
-//! arrives raw), `cookies` (the cookie jar, with the public suffix list) and `charset`
-//! (`text()` in the charset Content-Type names; UTF-8 only without it). A program that wants
-//! a small binary and a quick build sets `default-features = false` and picks what it uses.
+//! Features, all on by default: `url` (`url::Url` accepted wherever a URL is, and
+//! international domain names in URLs given as text), `poll` (the poll-driven front end),
+//! `tokio` (the async front end), `gzip` (gzip and deflate), `brotli` and `zstd` (content
+//! decoding; a coding whose feature is off is not asked for and arrives raw), `cookies` (the
+//! cookie jar, with the public suffix list) and `charset` (`text()` in the charset
+//! Content-Type names; UTF-8 only without it). A program that wants a small binary and a
+//! quick build sets `default-features = false` and picks what it uses.
+//!
+//! URLs are [`Url`], envoi's own type: it parses and joins as the `url` crate does (WHATWG),
+//! without the Unicode tables that crate builds for international domain names, which the
+//! `url` feature brings back.
 
 // The few system calls std and socket2 lack are in `transport/os.rs`, the one module
 // allowed unsafe code.

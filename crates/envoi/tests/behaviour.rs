@@ -27,6 +27,7 @@ macro_rules! behaviours {
             basics::error_status_is_a_response_not_an_error,
             basics::ipv6_loopback_works_when_available,
             basics::resolve_override_reaches_the_given_address,
+            basics::an_international_host_name_is_sent_in_its_ascii_form,
             basics::events_carry_each_request_head_as_sent_and_each_response_head,
             faults::truncated_content_length_body_is_an_error,
             faults::chunked_body_without_last_chunk_is_an_error,

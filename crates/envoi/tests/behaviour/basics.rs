@@ -161,6 +161,33 @@ pub fn resolve_override_reaches_the_given_address(fe: &dyn FrontEnd) {
     assert_eq!(out.json()["headers"]["Host"], format!("envoi.test:{port}"));
 }
 
+/// With the `url` feature a host name in Unicode goes out in its ASCII form (IDNA); without
+/// it the URL is refused before anything is resolved.
+pub fn an_international_host_name_is_sent_in_its_ascii_form(fe: &dyn FrontEnd) {
+    let server = TestServer::start();
+    let port = server.http_addr().port();
+    let url = format!("http://Bücher.test:{port}/headers");
+    let request = Request::new(Method::GET, &url);
+    if !cfg!(feature = "url") {
+        let e = request.unwrap_err();
+        assert_eq!(e.kind(), envoi::ErrorKind::InvalidUrl, "{e:#}");
+        assert!(format!("{e:#}").contains("`url` feature"), "{e:#}");
+        return;
+    }
+    let request = request.unwrap();
+    assert_eq!(request.url().host_str(), Some("xn--bcher-kva.test"));
+    let out = fe
+        .fetch(
+            builder().resolve("xn--bcher-kva.test", port, &[server.http_addr()]),
+            &request,
+        )
+        .unwrap();
+    assert_eq!(
+        out.json()["headers"]["Host"],
+        format!("xn--bcher-kva.test:{port}")
+    );
+}
+
 pub fn events_carry_each_request_head_as_sent_and_each_response_head(fe: &dyn FrontEnd) {
     use std::sync::{Arc, Mutex};
     let server = TestServer::start();
