@@ -236,14 +236,7 @@ impl Url {
     pub fn append_query_pairs<'a>(&mut self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
         let mut parts = self.parts();
         let mut query = parts.query.take().unwrap_or_default();
-        for (name, value) in pairs {
-            if !query.is_empty() {
-                query.push('&');
-            }
-            form_encode(&mut query, name);
-            query.push('=');
-            form_encode(&mut query, value);
-        }
+        append_form_pairs(&mut query, pairs);
         parts.query = Some(query);
         self.rebuild(&parts);
     }
@@ -871,6 +864,23 @@ fn encode(input: &str, set: &[u8]) -> String {
 }
 
 /// `application/x-www-form-urlencoded` byte serialization, as `form_urlencoded`.
+/// Appends `name=value` pairs to `out`, `&`-separated, as
+/// `application/x-www-form-urlencoded` writes them (space as `+`): a query's pairs, or a
+/// form body.
+pub(crate) fn append_form_pairs<'a>(
+    out: &mut String,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    for (name, value) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        form_encode(out, name);
+        out.push('=');
+        form_encode(out, value);
+    }
+}
+
 fn form_encode(out: &mut String, input: &str) {
     for b in input.bytes() {
         match b {

@@ -66,9 +66,11 @@ macro_rules! request_builder_methods {
         /// its Content-Type.
         pub fn form<K: AsRef<str>, V: AsRef<str>>(self, pairs: &[(K, V)]) -> Self {
             self.map(|r| {
-                let encoded = form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
-                    .finish();
+                let mut encoded = String::new();
+                $crate::http_url::append_form_pairs(
+                    &mut encoded,
+                    pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+                );
                 r.headers.insert(
                     http::header::CONTENT_TYPE,
                     http::HeaderValue::from_static("application/x-www-form-urlencoded"),

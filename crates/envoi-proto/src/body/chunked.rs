@@ -104,7 +104,7 @@ impl ChunkedDecoder {
         offset: u64,
         limits: &Limits,
     ) -> Result<Option<BodyStep>, Error> {
-        let Some(lf) = memchr::memchr(b'\n', &input[scanned..]) else {
+        let Some(lf) = input[scanned..].iter().position(|&b| b == b'\n') else {
             if input.len() > limits.max_chunk_line {
                 return Err(too_long(limits, offset));
             }

@@ -115,7 +115,7 @@ impl ResponseHead {
 /// Bare LF line ends are accepted (RFC 9112 §2.2). `buf` must not start with a line end.
 pub(crate) fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
-    while let Some(p) = memchr::memchr(b'\n', buf.get(i..)?) {
+    while let Some(p) = buf.get(i..)?.iter().position(|&b| b == b'\n') {
         let nl = i + p;
         match buf.get(nl + 1..nl + 3) {
             Some([b'\n', _]) | Some([b'\n']) => return Some(nl + 2),
