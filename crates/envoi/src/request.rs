@@ -6,13 +6,13 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::Url;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::Method;
 
 use crate::error::{Error, ErrorKind};
 use crate::policy::{Auth, CancelHandle};
+use crate::Url;
 
 /// A value of the caller's that travels with a request into every event (WinHTTP's
 /// `dwContext`).

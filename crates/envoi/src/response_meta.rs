@@ -5,11 +5,11 @@
 
 use std::fmt;
 
-use crate::Url;
 use envoi_proto::ResponseHead;
 
 use crate::policy::decode::strip_decoded_headers;
 use crate::policy::download::body_size;
+use crate::Url;
 
 pub(crate) struct ResponseMeta {
     pub(crate) head: ResponseHead,

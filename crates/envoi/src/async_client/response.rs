@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::Url;
 use bytes::Bytes;
 use envoi_proto::{BodyFraming, ResponseHead};
 use http::HeaderMap;
@@ -24,6 +23,7 @@ use crate::policy::decode::body_text;
 use crate::policy::download::{DownloadFile, Progress};
 use crate::response_meta::{response_meta_methods, ResponseMeta};
 use crate::whole_body::WholeBody;
+use crate::Url;
 
 /// Size of the pieces a body is read in by the helpers.
 const CHUNK: usize = 64 * 1024;

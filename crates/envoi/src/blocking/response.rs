@@ -5,7 +5,6 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::Url;
 use bytes::Bytes;
 use envoi_proto::{BodyFraming, Event, ResponseHead};
 use http::HeaderMap;
@@ -20,6 +19,7 @@ use crate::policy::download::{DownloadFile, Progress};
 use crate::policy::CancelHandle;
 use crate::response_meta::{response_meta_methods, ResponseMeta};
 use crate::whole_body::WholeBody;
+use crate::Url;
 
 /// A response: status, version, headers, and a body read as a stream.
 ///

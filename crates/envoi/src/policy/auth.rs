@@ -12,12 +12,12 @@ mod md5;
 
 use std::fmt;
 
-use crate::Url;
 use base64::Engine as _;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 
 use crate::error::{Error, ErrorKind};
+use crate::Url;
 use digest::{DigestChallenge, DigestInput};
 
 /// Credentials for a server or a proxy.

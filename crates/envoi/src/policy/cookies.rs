@@ -17,13 +17,13 @@ use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use crate::Url;
 use cookie::time::OffsetDateTime;
 use cookie_store::{CookieDomain, CookieExpiration, CookieStore, RawCookie};
 use http::header::{self, HeaderMap, HeaderValue};
 use url::Host;
 
 use crate::error::{Error, ErrorKind};
+use crate::Url;
 
 /// A cookie jar shared by every clone (clones see the same cookies).
 ///

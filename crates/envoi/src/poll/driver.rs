@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::Url;
 use envoi_proto::{RequestHead, ResponseHead};
 use http::HeaderName;
 
@@ -27,6 +26,7 @@ use crate::policy::download::body_size;
 use crate::policy::CancelHandle;
 use crate::request::{BodySource, Request as HttpRequest};
 use crate::transport::route::Route;
+use crate::Url;
 
 /// Body chunks read in one step at most.
 const CHUNKS_PER_STEP: usize = 4;

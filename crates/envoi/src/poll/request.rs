@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::Url;
 use bytes::Bytes;
 use envoi_proto::ResponseHead;
 use http::{HeaderMap, Method, StatusCode};
@@ -18,6 +17,7 @@ use crate::config::{ClientBuilder, Config};
 use crate::error::{Error, ErrorKind};
 use crate::request::Request as HttpRequest;
 use crate::tls::TlsOptions;
+use crate::Url;
 
 /// How a [`Request`] ended: its result, and the response as far as it came (Godot's
 /// `request_completed` signal, plus the typed error behind a failure).

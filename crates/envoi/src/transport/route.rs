@@ -1,11 +1,10 @@
 //! Where a request goes: the origin, and the proxy in between if any. A route is also the key
 //! of the connection pool.
 
-use crate::Url;
-
 use crate::config::Config;
 use crate::error::Error;
 use crate::proxy::{Proxy, ProxyKind};
+use crate::Url;
 
 /// The origin of a request and how it is reached.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
