@@ -11,7 +11,11 @@ pub(super) fn parse_host(input: &str) -> Result<(HostKind, String), ParseError> 
         let address = inner.strip_suffix(']').and_then(parse_ipv6);
         return address.map(ipv6_host).ok_or(ParseError::INVALID_IPV6);
     }
-    let domain = String::from_utf8(percent_decode(input)).map_err(|_| ParseError::IDNA)?;
+    let domain = if input.contains('%') {
+        String::from_utf8(percent_decode(input)).map_err(|_| ParseError::IDNA)?
+    } else {
+        input.to_owned()
+    };
     if domain
         .bytes()
         .any(|b| b <= b' ' || b == 0x7f || b"#%/:<>?@[\\]^|".contains(&b))
@@ -21,7 +25,8 @@ pub(super) fn parse_host(input: &str) -> Result<(HostKind, String), ParseError> 
     if let Some(host) = idna_host(&domain) {
         return host;
     }
-    let domain = domain.to_ascii_lowercase();
+    let mut domain = domain;
+    domain.make_ascii_lowercase();
     if !ends_in_number(&domain) {
         return Ok((HostKind::Domain, domain));
     }
@@ -99,20 +104,19 @@ fn ipv4_number(input: &str) -> Option<u64> {
 }
 
 fn parse_ipv4(domain: &str) -> Option<Ipv4Addr> {
-    let mut parts: Vec<&str> = domain.split('.').collect();
-    if parts.len() > 1 && parts.last() == Some(&"") {
-        parts.pop();
+    let domain = domain
+        .strip_suffix('.')
+        .filter(|d| !d.is_empty())
+        .unwrap_or(domain);
+    let mut numbers = [0u64; 4];
+    let mut count = 0;
+    for part in domain.split('.') {
+        *numbers.get_mut(count)? = ipv4_number(part)?;
+        count += 1;
     }
-    if parts.len() > 4 {
-        return None;
-    }
-    let numbers = parts
-        .into_iter()
-        .map(ipv4_number)
-        .collect::<Option<Vec<u64>>>()?;
-    let (&last, init) = numbers.split_last()?;
+    let (&last, init) = numbers.get(..count)?.split_last()?;
     // The last number fills all the bytes the earlier ones leave over.
-    let free_bits = 8 * (5 - numbers.len() as u32);
+    let free_bits = 8 * (5 - count as u32);
     if init.iter().any(|&n| n > 255) || last >= 1u64 << free_bits {
         return None;
     }

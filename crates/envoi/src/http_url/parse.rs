@@ -1,6 +1,7 @@
 //! The parser: text to [`Parts`], resolved against a base for [`Url::join`], and
 //! [`Parts`] back to a [`Url`]; the percent-encode sets it writes with.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::host::parse_host;
@@ -72,7 +73,22 @@ impl Parts {
     }
 
     pub(super) fn build(&self) -> Result<Url, ParseError> {
-        let mut s = format!("{}:", self.scheme);
+        // Sized for the common case, so the pushes below do not reallocate.
+        let estimate = [&self.scheme, &self.username, &self.password]
+            .iter()
+            .map(|part| part.len())
+            .sum::<usize>()
+            + self.host.as_ref().map_or(0, |(_, host)| host.len())
+            + match &self.path {
+                PathValue::Opaque(path) => path.len(),
+                PathValue::Segments(segments) => segments.iter().map(|s| s.len() + 1).sum(),
+            }
+            + self.query.as_ref().map_or(0, String::len)
+            + self.fragment.as_ref().map_or(0, String::len)
+            + 16;
+        let mut s = String::with_capacity(estimate);
+        s.push_str(&self.scheme);
+        s.push(':');
         // Saturating is fine: the final length is checked, and it bounds all offsets.
         let at = |s: &String| u32::try_from(s.len()).unwrap_or(u32::MAX);
         let (mut username_end, mut host_start, mut host_end) = (at(&s), at(&s), at(&s));
@@ -304,14 +320,12 @@ fn push_segments(segments: &mut Vec<String>, path: &str, special: bool) {
         .peekable();
     while let Some(piece) = pieces.next() {
         let last = pieces.peek().is_none();
-        let lower = piece.to_ascii_lowercase();
-        match lower.as_str() {
-            ".." | ".%2e" | "%2e." | "%2e%2e" => drop(segments.pop()),
-            "." | "%2e" => {}
-            _ => {
-                segments.push(encode(piece, PATH));
-                continue;
-            }
+        let is = |dots: &[&str]| dots.iter().any(|dot| piece.eq_ignore_ascii_case(dot));
+        if is(&["..", ".%2e", "%2e.", "%2e%2e"]) {
+            segments.pop();
+        } else if !is(&[".", "%2e"]) {
+            segments.push(encode(piece, PATH));
+            continue;
         }
         // A dot segment at the end still leaves the path ending in a slash.
         if last {
@@ -373,7 +387,10 @@ fn form_encode(out: &mut String, input: &str) {
     }
 }
 
-pub(super) fn without_tab_newline(input: &str) -> String {
+pub(super) fn without_tab_newline(input: &str) -> Cow<'_, str> {
+    if !input.contains(['\t', '\n', '\r']) {
+        return Cow::Borrowed(input);
+    }
     input
         .chars()
         .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
