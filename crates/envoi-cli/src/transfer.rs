@@ -135,10 +135,17 @@ impl Prepared {
 
         let url_text = upload_url(&spec.url, spec.upload.as_deref());
         let url = Url::parse(&url_text).map_err(|e| {
-            CliError::code(
-                exit_code::URL_MALFORMAT,
-                format!("URL rejected: {url_text}: {e}"),
-            )
+            // A scheme envoi does not speak is curl's "unsupported protocol" (1), even where
+            // the parser gives up on the rest (it does not read `file:` URLs).
+            match envoi::IntoUrl::into_url(url_text.as_str()) {
+                Err(refused) if refused.kind() == envoi::ErrorKind::UnsupportedScheme => {
+                    CliError::from_envoi(&refused, false)
+                }
+                _ => CliError::code(
+                    exit_code::URL_MALFORMAT,
+                    format!("URL rejected: {url_text}: {e}"),
+                ),
+            }
         })?;
         let method = match (&args.request, &spec.upload) {
             (None, Some(_)) => "PUT".to_owned(),

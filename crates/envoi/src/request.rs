@@ -412,21 +412,23 @@ mod into_url {
 
 /// Parses a URL and checks it can be requested: `http`/`https`, with a host.
 pub(crate) fn parse_url(text: &str) -> Result<Url, Error> {
-    let url = Url::parse(text)
-        .map_err(|e| Error::new(ErrorKind::InvalidUrl, format!("`{text}`: {e}")).with_source(e))?;
+    let url = Url::parse(text).map_err(|e| {
+        // A scheme envoi does not speak is the answer, even where the parser gives up on
+        // the rest (it does not read `file:` URLs at all).
+        let scheme = text.trim_start().split_once(':').map(|(s, _)| s);
+        match scheme.filter(|s| is_scheme(s) && !is_http(s)) {
+            Some(scheme) => unsupported_scheme(scheme, text),
+            None => Error::new(ErrorKind::InvalidUrl, format!("`{text}`: {e}")),
+        }
+        .with_source(e)
+    })?;
     check_url(&url)?;
     Ok(url)
 }
 
 pub(crate) fn check_url(url: &Url) -> Result<(), Error> {
-    match url.scheme() {
-        "http" | "https" => {}
-        other => {
-            return Err(Error::new(
-                ErrorKind::UnsupportedScheme,
-                format!("`{other}` in {url} (envoi speaks http and https)"),
-            ))
-        }
+    if !is_http(url.scheme()) {
+        return Err(unsupported_scheme(url.scheme(), url.as_str()));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(Error::new(
@@ -435,6 +437,25 @@ pub(crate) fn check_url(url: &Url) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+fn is_http(scheme: &str) -> bool {
+    scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+}
+
+/// An ASCII letter, then letters, digits, `+`, `-` or `.` (RFC 3986 §3.1).
+fn is_scheme(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_alphabetic())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+}
+
+fn unsupported_scheme(scheme: &str, url: &str) -> Error {
+    Error::new(
+        ErrorKind::UnsupportedScheme,
+        format!("`{scheme}` in {url} (envoi speaks http and https)"),
+    )
 }
 
 /// Builds a header name and value from the caller's text, naming the header on refusal.
@@ -479,6 +500,14 @@ mod tests {
         );
         assert_eq!(
             parse_url("http://").unwrap_err().kind(),
+            ErrorKind::InvalidUrl
+        );
+        // The parser does not read `file:` URLs; the scheme is still what is wrong.
+        let e = parse_url("FILE:///etc/hostname").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnsupportedScheme, "{e:#}");
+        assert!(e.to_string().contains("`FILE`"), "{e:#}");
+        assert_eq!(
+            parse_url("http://[::1/").unwrap_err().kind(),
             ErrorKind::InvalidUrl
         );
     }
