@@ -38,6 +38,15 @@ use parse::{default_port, encode, is_special, parse, without_tab_newline, Parts,
 use parse::{FRAGMENT, USERINFO};
 
 /// A parsed absolute URL, stored as its serialization plus component offsets.
+///
+/// ```
+/// let base = envoi::Url::parse("HTTPS://Example.com:443/a/b?x=1#top")?;
+/// assert_eq!(base.as_str(), "https://example.com/a/b?x=1#top");
+/// assert_eq!(base.port_or_known_default(), Some(443));
+/// assert_eq!(base.path_and_query(), "/a/b?x=1");
+/// assert_eq!(base.join("../c d")?.as_str(), "https://example.com/c%20d");
+/// # Ok::<(), envoi::http_url::ParseError>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Url {
     serialization: String,
