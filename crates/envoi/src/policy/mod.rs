@@ -19,7 +19,7 @@
 //! jitter, a Digest client nonce) is an argument too (`jitter()` and `new_cnonce()` make
 //! them), so every rule is tested without sockets and without waiting. Two exceptions are
 //! deliberate: [`DownloadFile`] writes its file, that being its job, and the public
-//! conveniences of [`CookieJar`] read the system clock for callers who use a jar on its own.
+//! conveniences of `CookieJar` (feature `cookies`) read the system clock for callers who use a jar on its own.
 //! The public types are the settings a user chooses; the decisions are crate-private, for
 //! the front ends.
 
