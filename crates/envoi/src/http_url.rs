@@ -326,3 +326,15 @@ impl FromStr for Url {
         Url::parse(input)
     }
 }
+
+/// The same URL as the `url` crate's type (feature `url`), for code that takes one:
+/// `url::Url::try_from(response.url())`. It reads envoi's serialization, which is the one
+/// `url` makes, so it fails only where the module doc lists a difference.
+#[cfg(feature = "url")]
+impl TryFrom<&Url> for url::Url {
+    type Error = url::ParseError;
+
+    fn try_from(url: &Url) -> Result<url::Url, url::ParseError> {
+        url::Url::parse(url.as_str())
+    }
+}

@@ -493,3 +493,13 @@ fn dot_dot_removes_a_drive_letter_like_segment_outside_file() {
         "http://h/b"
     );
 }
+
+#[cfg(feature = "url")]
+#[test]
+fn converts_to_the_url_crates_type() {
+    let ours = Url::parse("https://user:pw@Example.com:8443/a b?q=1#f").unwrap();
+    let theirs = url::Url::try_from(&ours).unwrap();
+    assert_eq!(theirs.as_str(), ours.as_str());
+    assert_eq!(theirs.host_str(), Some("example.com"));
+    assert_eq!(theirs.port(), Some(8443));
+}

@@ -401,10 +401,9 @@ fn parse_netscape_line(line: &str) -> Option<(cookie_store::Cookie<'static>, url
     Some((cookie.into_owned(), url))
 }
 
-/// The jar's own URL type (cookie_store's); our serialization is the `url` crate's, so it
-/// parses back unchanged.
+/// The URL as cookie_store takes it.
 fn jar_url(url: &Url) -> Option<url::Url> {
-    url::Url::parse(url.as_str()).ok()
+    url::Url::try_from(url).ok()
 }
 
 fn file_error(what: &str, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
