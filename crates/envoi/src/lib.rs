@@ -22,7 +22,8 @@
 //!
 //! URLs are [`Url`], envoi's own type: it parses and joins as the `url` crate does (WHATWG),
 //! without the Unicode tables that crate builds for international domain names, which the
-//! `url` feature brings back.
+//! `url` feature brings back, with `url::Url::try_from(response.url())` for code that wants
+//! the `url` crate's type.
 
 // The few system calls std and socket2 lack are in `transport/os.rs`, the one module
 // allowed unsafe code.
