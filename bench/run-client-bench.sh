@@ -11,8 +11,9 @@
 #
 # Usage: CARGO_TARGET_DIR=/work/target-bench bench/run-client-bench.sh
 # Knobs (environment): RUNS (rounds of 1, default 3), GET_SECS (default 5), DL_RUNS (default
-# 3), UP_RUNS (default 5), BUILD=0 skips 4, CLIENTS (default "envoi envoi-gzip ureq reqwest
-# hyper curl"). `envoi` is client_envoi with envoi's default features; `envoi-gzip` the same
+# 3), UP_RUNS (default 5), BUILD=0 skips 4, BUILD_RUNS (rounds of alternating clean builds
+# of the envoi-min and ureq programs in 4, default 3), CLIENTS (default "envoi envoi-gzip
+# ureq reqwest hyper curl"). `envoi` is client_envoi with envoi's default features; `envoi-gzip` the same
 # program with only the `gzip` feature, as ureq's defaults are (its binary, and so its peak
 # RSS, is that of a program built like ureq's).
 #
@@ -29,6 +30,7 @@ RUNS=${RUNS:-3}
 GET_SECS=${GET_SECS:-5}
 DL_RUNS=${DL_RUNS:-3}
 UP_RUNS=${UP_RUNS:-5}
+BUILD_RUNS=${BUILD_RUNS:-3}
 BUILD=${BUILD:-1}
 CLIENTS=${CLIENTS:-"envoi envoi-gzip ureq reqwest hyper curl"}
 BIG=$((1024 * 1024 * 1024))
@@ -258,14 +260,24 @@ fn main() {
 }
 EOF
         (cd "$dir" && cargo fetch -q >&2) # downloads are not build time
-        say "clean release build of the minimal $client program"
-        (cd "$dir" && CARGO_TARGET_DIR=$dir/target "$BENCH" exec --tag build --client "$client" \
-            -- cargo build --release -q) | record 1
-        bin=$dir/target/release/get-$client
-        got=$("$bin" "$URL/small")
-        [[ $got == "Hello, world" ]] || { say "get-$client printed ${got@Q}"; exit 1; }
-        echo "RESULT tag=size client=$client bytes=$(stat -c %s "$bin")" | record 1
-        ls -l "$bin" >&2
+    done
+    # Clean builds swing by several seconds between runs on this machine, so envoi-min and
+    # ureq alternate for BUILD_RUNS rounds; the full envoi (over a minute) builds once.
+    for round in $(seq 1 "$BUILD_RUNS"); do
+        clients="envoi-min ureq"
+        [[ $round == 1 ]] && clients="envoi $clients"
+        for client in $clients; do
+            dir=$WORK/min-$client
+            rm -rf "$dir/target"
+            say "clean release build of the minimal $client program, round $round/$BUILD_RUNS"
+            (cd "$dir" && CARGO_TARGET_DIR=$dir/target "$BENCH" exec --tag build \
+                --client "$client" -- cargo build --release -q) | record "$round"
+            bin=$dir/target/release/get-$client
+            got=$("$bin" "$URL/small")
+            [[ $got == "Hello, world" ]] || { say "get-$client printed ${got@Q}"; exit 1; }
+            echo "RESULT tag=size client=$client bytes=$(stat -c %s "$bin")" | record "$round"
+            ls -l "$bin" >&2
+        done
     done
 fi
 
@@ -273,7 +285,7 @@ fi
 cp "$RESULTS" "$CARGO_TARGET_DIR/client-bench-results.txt"
 say "raw results: $CARGO_TARGET_DIR/client-bench-results.txt"
 echo "Command: CARGO_TARGET_DIR=$CARGO_TARGET_DIR bench/run-client-bench.sh" \
-    "(RUNS=$RUNS GET_SECS=$GET_SECS DL_RUNS=$DL_RUNS UP_RUNS=$UP_RUNS)"
+    "(RUNS=$RUNS GET_SECS=$GET_SECS DL_RUNS=$DL_RUNS UP_RUNS=$UP_RUNS BUILD_RUNS=$BUILD_RUNS)"
 changed=$(git -C "$ROOT" status --porcelain -- crates | wc -l)
 echo "envoi at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')" \
     "($changed uncommitted files under crates/); rustc $(rustc --version | awk '{print $2}')"

@@ -279,29 +279,41 @@ fn build_table(records: &[Record]) {
         return;
     }
     println!("### 4. Minimal \"GET a URL and print it\" program, clean `cargo build --release`\n");
-    println!("| program | stripped size (bytes) | MiB | build wall s | build CPU s (user+sys) |");
-    println!("|---|---:|---:|---:|---:|");
-    let find = |tag: &str, client: &str| {
+    println!(
+        "| program | stripped size (bytes) | MiB | builds | build wall s median (min–max) | \
+         build CPU s (user+sys) median (min–max) |"
+    );
+    println!("|---|---:|---:|:-:|---:|---:|");
+    let of = |tag: &str, client: &str, key: &str| -> Vec<f64> {
         records
             .iter()
-            .find(|r| r["tag"] == tag && r["client"] == client)
+            .filter(|r| r["tag"] == tag && r["client"] == client)
+            .map(|r| num(r, key))
+            .collect()
     };
+    let shown = |values: &[f64]| match stats(values) {
+        Some(s) if s.min < s.max => format!("{:.1} ({:.1}–{:.1})", s.median, s.min, s.max),
+        Some(s) => format!("{:.1}", s.median),
+        None => "–".to_owned(),
+    };
+    let median = |values: &[f64]| stats(values).map_or(f64::NAN, |s| s.median);
     let mut rows = Vec::new();
     for client in ["envoi", "envoi-min", "ureq"] {
-        let size = find("size", client).map_or(f64::NAN, |r| num(r, "bytes"));
-        let build = find("build", client);
-        let wall = build.map_or(f64::NAN, |r| num(r, "wall"));
-        let cpu = build.map_or(f64::NAN, |r| num(r, "cpu"));
+        let size = median(&of("size", client, "bytes"));
+        let (wall, cpu) = (of("build", client, "wall"), of("build", client, "cpu"));
         println!(
-            "| {client} | {size:.0} | {:.2} | {wall:.1} | {cpu:.1} |",
-            size / 1048576.0
+            "| {client} | {size:.0} | {:.2} | {} | {} | {} |",
+            size / 1048576.0,
+            wall.len(),
+            shown(&wall),
+            shown(&cpu)
         );
-        rows.push((size, wall, cpu));
+        rows.push((size, median(&wall), median(&cpu)));
     }
     if let [e, m, u] = rows[..] {
         for (name, r) in [("envoi", e), ("envoi-min", m)] {
             println!(
-                "| {name} ÷ ureq | {:.2}× | | {:.2}× | {:.2}× |",
+                "| {name} ÷ ureq (medians) | {:.2}× | | | {:.2}× | {:.2}× |",
                 r.0 / u.0,
                 r.1 / u.1,
                 r.2 / u.2
