@@ -204,6 +204,12 @@ impl ClientBuilder {
     /// - each check first yields the CPU, so a server on the same CPU runs at once, as it
     ///   would if the client slept.
     ///
+    /// Over TLS the body reads poll too, with the same budget each. A reader that sleeps
+    /// between TLS records makes the sender wake it for each one. Polling costs more CPU
+    /// per GiB (0.63 s against 0.40 here), but raised 1 GiB TLS downloads from nginx
+    /// from 0.91× to 1.09× the fastest peer (BENCHMARKS.md, session 10). Plain bodies do
+    /// not poll: there, polling cost throughput as well as CPU.
+    ///
     /// The async client waits in tokio's reactor and ignores this; the poll-driven front
     /// end never waits.
     pub fn busy_poll(mut self, budget: Duration) -> Self {

@@ -172,7 +172,7 @@ pub(crate) struct Connection {
     /// 16 KiB memset per response; copying the few bytes a read returns costs far less.
     pub(crate) read_buf: Box<[u8]>,
     /// Whether the blocking client polls this connection for its next response head.
-    pub(crate) head_polling: crate::blocking::busy_poll::HeadPolling,
+    pub(crate) read_polling: crate::blocking::busy_poll::ReadPolling,
 }
 
 /// Read size when the bytes go through the protocol core's buffer (heads, chunk framing).
@@ -200,7 +200,7 @@ impl Connection {
             slot,
             timeouts: SocketTimeouts::default(),
             read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
-            head_polling: Default::default(),
+            read_polling: Default::default(),
         }
     }
 

@@ -499,3 +499,38 @@ fn cancelling_from_another_thread_ends_a_blocked_streamed_upload_as_cancelled() 
     canceller.join().unwrap();
     assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
 }
+
+/// Over TLS, body reads poll before they sleep (`ClientBuilder::busy_poll`); the body is the
+/// same byte for byte with polling on, and off.
+#[test]
+fn a_large_tls_body_is_the_same_with_busy_polling_and_without() {
+    let server = TestServer::start();
+    let url = server.https_url("/bytes/3000000?seed=7");
+    let fetch = |budget: Duration| {
+        let client = support::tls_builder(&server).busy_poll(budget).build().unwrap();
+        let mut body = Vec::new();
+        client.get(&url).send().unwrap().read_to_end(&mut body).unwrap();
+        body
+    };
+    let polled = fetch(Duration::from_micros(200));
+    assert_eq!(polled.len(), 3_000_000);
+    assert!(polled == fetch(Duration::ZERO), "the bodies differ");
+}
+
+/// A TLS body that trickles runs each poll out of budget; the read then waits in the kernel
+/// and every byte still arrives.
+#[test]
+fn a_trickling_tls_body_waits_once_the_poll_budget_runs_out() {
+    let server = TestServer::start();
+    let client = support::tls_builder(&server)
+        .busy_poll(Duration::from_micros(50))
+        .build()
+        .unwrap();
+    let mut response = client
+        .get(server.https_url("/drip?numbytes=6&duration=0.3"))
+        .send()
+        .unwrap();
+    let mut body = Vec::new();
+    response.read_to_end(&mut body).unwrap();
+    assert_eq!(body.len(), 6);
+}

@@ -1,7 +1,8 @@
-//! Busy polling for a response head ([`crate::ClientBuilder::busy_poll`]): reading the
-//! socket without sleeping for a few microseconds, so that a server that answers at once
-//! costs no sleep and wake-up in the kernel. On a virtual machine a wake-up across cores
-//! costs more than the HTTP work of a small request.
+//! Busy polling ([`crate::ClientBuilder::busy_poll`]): reading the socket without
+//! sleeping for a few microseconds, so that bytes that arrive at once cost no sleep and
+//! wake-up in the kernel. On a virtual machine a wake-up across cores costs more than the
+//! HTTP work of a small request. It is used for response heads, and for the body reads of
+//! TLS connections, where a reader that sleeps between TLS records holds the sender back.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -17,9 +18,10 @@ const YIELD_RAN_ANOTHER_THREAD: Duration = Duration::from_micros(4);
 /// counts as sharing this CPU.
 const POLLS_TO_PROVE_SHARED_CPU: u8 = 4;
 
-/// What a connection has learned about polling its server for response heads.
+/// What a connection has learned about polling its server (for response heads; TLS body
+/// reads poll with the same rules, see `blocking::response::read_direct`).
 #[derive(Debug, Default)]
-pub(crate) struct HeadPolling {
+pub(crate) struct ReadPolling {
     /// How long the last response head took to arrive after the request went out.
     last_wait: Duration,
     /// Requests left that wait in the kernel without polling first.
@@ -28,7 +30,7 @@ pub(crate) struct HeadPolling {
     answered_during_yield: u8,
 }
 
-impl HeadPolling {
+impl ReadPolling {
     /// True when the next response head should be polled for, with `budget`. Not on a
     /// connection whose last head took longer than the budget (it will likely do so again,
     /// and polling would only burn the budget), nor for a while after a poll found the
@@ -107,7 +109,7 @@ mod tests {
     #[test]
     fn a_connection_slower_than_the_budget_last_time_is_not_polled() {
         let b = Duration::from_micros(50);
-        let mut polling = HeadPolling::default();
+        let mut polling = ReadPolling::default();
         assert!(polling.worth_polling(b));
         polling.head_arrived_after(Duration::from_micros(50));
         assert!(polling.worth_polling(b));
@@ -121,7 +123,7 @@ mod tests {
     #[test]
     fn a_server_found_on_this_cpu_several_times_in_a_row_is_not_polled_for_a_while() {
         let b = Duration::from_micros(50);
-        let mut polling = HeadPolling::default();
+        let mut polling = ReadPolling::default();
         for _ in 1..POLLS_TO_PROVE_SHARED_CPU {
             polling.answered(true);
         }
@@ -144,7 +146,7 @@ mod tests {
     fn polling_gives_up_after_its_budget_when_nothing_arrives() {
         let (mut stream, _server) = connected_pair();
         let start = Instant::now();
-        let got = HeadPolling::default()
+        let got = ReadPolling::default()
             .receive(&mut stream, &mut [0; 64], Duration::from_millis(20))
             .unwrap();
         assert_eq!(got, None);
@@ -160,7 +162,7 @@ mod tests {
             server
         });
         let mut buf = [0; 64];
-        let got = HeadPolling::default()
+        let got = ReadPolling::default()
             .receive(&mut stream, &mut buf, Duration::from_secs(10))
             .unwrap();
         assert_eq!(got, Some(17));
@@ -172,7 +174,7 @@ mod tests {
     fn a_closed_peer_is_reported_as_the_end_of_the_stream() {
         let (mut stream, server) = connected_pair();
         drop(server);
-        let got = HeadPolling::default()
+        let got = ReadPolling::default()
             .receive(&mut stream, &mut [0; 64], Duration::from_secs(10))
             .unwrap();
         assert_eq!(got, Some(0));

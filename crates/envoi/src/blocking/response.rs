@@ -18,6 +18,7 @@ use crate::policy::decode::{body_text, check_limit, error_from_io};
 use crate::policy::download::{DownloadFile, Progress};
 use crate::policy::CancelHandle;
 use crate::response_meta::{response_meta_methods, ResponseMeta};
+use crate::transport::stream::Stream;
 use crate::whole_body::WholeBody;
 use crate::Url;
 
@@ -316,9 +317,28 @@ fn read_direct(transfer: &mut Transfer, buf: &mut [u8]) -> Result<Option<usize>,
         .map_or(buf.len(), |w| w.min(buf.len()))
         .min(MAX_DIRECT_READ);
     let deadline = transfer.deadlines.read(Instant::now());
+    let budget = transfer.client.config.busy_poll;
     let conn = &mut transfer.conn;
     conn.set_read_deadline(deadline)
         .map_err(|_| crate::exchange::timeout(TimeoutPhase::Body))?;
+    // Over TLS, a reader that sleeps is woken for each record or two, and nginx pays for
+    // each wake-up; polling first kept downloads ahead of every peer. Over plain TCP it
+    // cost throughput as well as CPU (BENCHMARKS.md, session 10).
+    if !budget.is_zero() && matches!(conn.stream, Stream::Tls(_)) {
+        let polling = &mut conn.read_polling;
+        match polling.receive(&mut conn.stream, &mut buf[..want], budget) {
+            Ok(None) => {}
+            Ok(Some(0)) => {
+                conn.proto.receive_eof();
+                return Ok(None);
+            }
+            Ok(Some(n)) => {
+                conn.proto.direct_body_received(n)?;
+                return Ok(Some(n));
+            }
+            Err(e) => return Err(read_error(&conn.stream, e, TimeoutPhase::Body)),
+        }
+    }
     loop {
         match conn.stream.read(&mut buf[..want]) {
             Ok(0) => {

@@ -195,7 +195,7 @@ impl Transfer {
                 }
                 HeadProgress::Final(h) => {
                     if let Some(since) = waiting_since {
-                        self.conn.head_polling.head_arrived_after(since.elapsed());
+                        self.conn.read_polling.head_arrived_after(since.elapsed());
                     }
                     return Ok(h);
                 }
@@ -210,12 +210,12 @@ impl Transfer {
     fn busy_poll(&mut self, deadline: Option<Instant>) -> Result<bool, Error> {
         let budget = self.client.config.busy_poll;
         let conn = &mut self.conn;
-        if !conn.head_polling.worth_polling(budget) {
+        if !conn.read_polling.worth_polling(budget) {
             return Ok(false);
         }
         conn.set_read_deadline(deadline)
             .map_err(|_| timeout(TimeoutPhase::FirstByte))?;
-        let polling = &mut conn.head_polling;
+        let polling = &mut conn.read_polling;
         match polling.receive(&mut conn.stream, &mut conn.read_buf, budget) {
             Ok(None) => Ok(false),
             Ok(Some(0)) => {
