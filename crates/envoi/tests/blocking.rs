@@ -507,9 +507,17 @@ fn a_large_tls_body_is_the_same_with_busy_polling_and_without() {
     let server = TestServer::start();
     let url = server.https_url("/bytes/3000000?seed=7");
     let fetch = |budget: Duration| {
-        let client = support::tls_builder(&server).busy_poll(budget).build().unwrap();
+        let client = support::tls_builder(&server)
+            .busy_poll(budget)
+            .build()
+            .unwrap();
         let mut body = Vec::new();
-        client.get(&url).send().unwrap().read_to_end(&mut body).unwrap();
+        client
+            .get(&url)
+            .send()
+            .unwrap()
+            .read_to_end(&mut body)
+            .unwrap();
         body
     };
     let polled = fetch(Duration::from_micros(200));
