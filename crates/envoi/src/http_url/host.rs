@@ -12,7 +12,8 @@ pub(super) fn parse_host(input: &str) -> Result<(HostKind, String), ParseError> 
         return address.map(ipv6_host).ok_or(ParseError::INVALID_IPV6);
     }
     let domain = if input.contains('%') {
-        String::from_utf8(percent_decode(input)).map_err(|_| ParseError::IDNA)?
+        String::from_utf8(percent_encoding::percent_decode_str(input).collect())
+            .map_err(|_| ParseError::IDNA)?
     } else {
         input.to_owned()
     };
@@ -202,24 +203,4 @@ fn ipv6_host(address: Ipv6Addr) -> (HostKind, String) {
         )
     };
     (HostKind::Ipv6(address), format!("[{text}]"))
-}
-
-fn percent_decode(input: &str) -> Vec<u8> {
-    let bytes = input.as_bytes();
-    let hex = |i: usize| bytes.get(i).and_then(|&b| char::from(b).to_digit(16));
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match (b, hex(i + 1), hex(i + 2)) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
 }

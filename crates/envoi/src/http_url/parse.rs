@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 use super::host::parse_host;
 use super::{HostKind, ParseError, Url};
 
@@ -334,26 +336,33 @@ fn push_segments(segments: &mut Vec<String>, path: &str, special: bool) {
     }
 }
 
-// The WHATWG percent-encode sets, each also holding C0 controls, DEL and non-ASCII.
-const CONTROLS: &[u8] = b"";
-pub(super) const FRAGMENT: &[u8] = b" \"<>`";
-const QUERY: &[u8] = b" \"#<>";
-const SPECIAL_QUERY: &[u8] = b" \"#<>'";
-const PATH: &[u8] = b" \"#<>?^`{}";
-pub(super) const USERINFO: &[u8] = b" \"#<>?^`{}/:;=@[\\]|";
+// The WHATWG percent-encode sets. Each holds the C0 controls and DEL, and
+// `utf8_percent_encode` encodes every non-ASCII byte as well.
+const CONTROLS: &AsciiSet = percent_encoding::CONTROLS;
+pub(super) const FRAGMENT: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'`');
+const QUERY: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>');
+const SPECIAL_QUERY: &AsciiSet = &QUERY.add(b'\'');
+const PATH: &AsciiSet = &QUERY.add(b'?').add(b'^').add(b'`').add(b'{').add(b'}');
+pub(super) const USERINFO: &AsciiSet = &PATH
+    .add(b'/')
+    .add(b':')
+    .add(b';')
+    .add(b'=')
+    .add(b'@')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'|');
+/// What `application/x-www-form-urlencoded` encodes: all but alphanumerics and `*-._`
+/// (a space becomes `+`, see [`form_encode`]).
+const FORM: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'*')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_');
 
-/// UTF-8 percent-encodes; going byte by byte is the same since every byte of
-/// a non-ASCII character is encoded.
-pub(super) fn encode(input: &str, set: &[u8]) -> String {
-    let mut out = String::with_capacity(input.len());
-    for b in input.bytes() {
-        if (0x20..0x7f).contains(&b) && !set.contains(&b) {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
+pub(super) fn encode(input: &str, set: &'static AsciiSet) -> String {
+    utf8_percent_encode(input, set).to_string()
 }
 
 /// Appends `name=value` pairs to `out`, `&`-separated, as
@@ -374,16 +383,11 @@ pub(crate) fn append_form_pairs<'a>(
 }
 
 fn form_encode(out: &mut String, input: &str) {
-    for b in input.bytes() {
-        match b {
-            b'*' | b'-' | b'.' | b'_' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' => {
-                out.push(char::from(b))
-            }
-            b' ' => out.push('+'),
-            _ => {
-                let _ = write!(out, "%{b:02X}");
-            }
+    for (i, piece) in input.split(' ').enumerate() {
+        if i > 0 {
+            out.push('+');
         }
+        out.extend(utf8_percent_encode(piece, FORM));
     }
 }
 
