@@ -34,7 +34,8 @@ mod proptests;
 mod tests;
 
 pub(crate) use parse::append_form_pairs;
-use parse::{default_port, encode, is_special, parse, without_tab_newline, Parts, PathValue};
+use parse::{default_port, encode, is_special, parse, split_scheme, without_tab_newline};
+use parse::{Parts, PathValue};
 use parse::{FRAGMENT, USERINFO};
 
 /// A parsed absolute URL, stored as its serialization plus component offsets.
@@ -305,6 +306,12 @@ impl Url {
             *self = url;
         }
     }
+}
+
+/// The scheme `text` starts with (after leading spaces and controls), as the parser reads
+/// it, whether or not the rest of `text` parses.
+pub(crate) fn scheme_of(text: &str) -> Option<&str> {
+    split_scheme(text.trim_start_matches(|c: char| c <= ' ')).map(|(scheme, _)| scheme)
 }
 
 impl fmt::Display for Url {

@@ -415,8 +415,7 @@ pub(crate) fn parse_url(text: &str) -> Result<Url, Error> {
     let url = Url::parse(text).map_err(|e| {
         // A scheme envoi does not speak is the answer, even where the parser gives up on
         // the rest (it does not read `file:` URLs at all).
-        let scheme = text.trim_start().split_once(':').map(|(s, _)| s);
-        match scheme.filter(|s| is_scheme(s) && !is_http(s)) {
+        match crate::http_url::scheme_of(text).filter(|s| !is_http(s)) {
             Some(scheme) => unsupported_scheme(scheme, text),
             None => Error::new(ErrorKind::InvalidUrl, format!("`{text}`: {e}")),
         }
@@ -441,14 +440,6 @@ pub(crate) fn check_url(url: &Url) -> Result<(), Error> {
 
 fn is_http(scheme: &str) -> bool {
     scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
-}
-
-/// An ASCII letter, then letters, digits, `+`, `-` or `.` (RFC 3986 §3.1).
-fn is_scheme(text: &str) -> bool {
-    text.starts_with(|c: char| c.is_ascii_alphabetic())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
 }
 
 fn unsupported_scheme(scheme: &str, url: &str) -> Error {

@@ -205,7 +205,7 @@ fn parse_parts(input: &str, base: Option<&Url>) -> Result<Parts, ParseError> {
 }
 
 /// Splits `scheme:rest`; `None` when `input` does not start with a scheme.
-fn split_scheme(input: &str) -> Option<(&str, &str)> {
+pub(super) fn split_scheme(input: &str) -> Option<(&str, &str)> {
     if !input.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return None;
     }
