@@ -18,8 +18,10 @@ const YIELD_RAN_ANOTHER_THREAD: Duration = Duration::from_micros(4);
 /// counts as sharing this CPU.
 const POLLS_TO_PROVE_SHARED_CPU: u8 = 4;
 
-/// What a connection has learned about polling its server (for response heads; TLS body
-/// reads poll with the same rules, see `blocking::response::read_direct`).
+/// What a connection has learned about polling its server for response heads. TLS body
+/// reads (`blocking::response::read_direct`) poll through [`ReadPolling::receive`] on every
+/// read, without [`ReadPolling::worth_polling`]'s checks; a server they find sharing this
+/// CPU still counts towards skipping the next heads' polls.
 #[derive(Debug, Default)]
 pub(crate) struct ReadPolling {
     /// How long the last response head took to arrive after the request went out.

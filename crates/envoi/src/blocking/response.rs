@@ -324,23 +324,19 @@ fn read_direct(transfer: &mut Transfer, buf: &mut [u8]) -> Result<Option<usize>,
     // Over TLS, a reader that sleeps is woken for each record or two, and nginx pays for
     // each wake-up; polling first kept downloads ahead of every peer. Over plain TCP it
     // cost throughput as well as CPU (BENCHMARKS.md, session 10).
-    if !budget.is_zero() && matches!(conn.stream, Stream::Tls(_)) {
+    let mut polled = if !budget.is_zero() && matches!(conn.stream, Stream::Tls(_)) {
         let polling = &mut conn.read_polling;
-        match polling.receive(&mut conn.stream, &mut buf[..want], budget) {
-            Ok(None) => {}
-            Ok(Some(0)) => {
-                conn.proto.receive_eof();
-                return Ok(None);
-            }
-            Ok(Some(n)) => {
-                conn.proto.direct_body_received(n)?;
-                return Ok(Some(n));
-            }
-            Err(e) => return Err(read_error(&conn.stream, e, TimeoutPhase::Body)),
-        }
-    }
+        polling
+            .receive(&mut conn.stream, &mut buf[..want], budget)
+            .transpose()
+    } else {
+        None
+    };
     loop {
-        match conn.stream.read(&mut buf[..want]) {
+        let read = polled
+            .take()
+            .unwrap_or_else(|| conn.stream.read(&mut buf[..want]));
+        match read {
             Ok(0) => {
                 conn.proto.receive_eof();
                 return Ok(None);
