@@ -108,8 +108,7 @@ impl CookieJar {
         if fields.peek().is_none() {
             return;
         }
-        let Some(url) = jar_url(url) else { return };
-        let url = &url;
+        let Some(url) = &jar_url(url) else { return };
         let now = OffsetDateTime::from(now);
         let mut store = self.lock();
         for value in fields {
