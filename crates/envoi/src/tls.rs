@@ -24,6 +24,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 
 use crate::error::{Error, ErrorKind, IgnoreFlag};
+use crate::transport::tls::revocation::{self, BuildRevocation};
 
 /// A DER-encoded X.509 certificate, to trust as a root.
 #[derive(Clone, PartialEq, Eq)]
@@ -39,9 +40,12 @@ pub struct Identity {
 
 /// A DER-encoded certificate revocation list (CRL). A server certificate listed in a CRL
 /// signed by its issuer is refused as revoked.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Crl {
     pub(crate) der: CertificateRevocationListDer<'static>,
+    /// The CRL checks, reached only through here so that programs without CRLs do not
+    /// link them (see `transport::tls::revocation`).
+    pub(crate) revocation: BuildRevocation,
 }
 
 /// A TLS protocol version.
@@ -91,7 +95,7 @@ pub struct TlsOptions {
     pub(crate) ignore_expired_certificate: bool,
     pub(crate) ignore_revocation: bool,
     pub(crate) pins: Vec<[u8; 32]>,
-    pub(crate) key_log: bool,
+    pub(crate) key_log: Option<KeyLog>,
     pub(crate) server_name_override: Option<String>,
 }
 
@@ -156,16 +160,14 @@ impl Identity {
 impl Crl {
     /// Wraps a DER-encoded CRL. It is parsed when the client is built.
     pub fn from_der(der: Vec<u8>) -> Crl {
-        Crl {
-            der: CertificateRevocationListDer::from(der),
-        }
+        Crl::new(CertificateRevocationListDer::from(der))
     }
 
     /// Every `X509 CRL` block of a PEM file, in order; none is an error of kind
     /// [`ErrorKind::InvalidRequest`].
     pub fn from_pem(pem: &[u8]) -> Result<Vec<Crl>, Error> {
         let crls = CertificateRevocationListDer::pem_slice_iter(pem)
-            .map(|c| c.map(|der| Crl { der }))
+            .map(|c| c.map(Crl::new))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| pem_error("CRL", e))?;
         if crls.is_empty() {
@@ -181,7 +183,22 @@ impl Crl {
     pub fn as_der(&self) -> &[u8] {
         &self.der
     }
+
+    fn new(der: CertificateRevocationListDer<'static>) -> Crl {
+        Crl {
+            der,
+            revocation: revocation::build,
+        }
+    }
 }
+
+impl PartialEq for Crl {
+    fn eq(&self, other: &Crl) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for Crl {}
 
 impl TlsOptions {
     /// Trusts `cert` as a root, in addition to the [`RootCertificates`] choice.
@@ -273,7 +290,7 @@ impl TlsOptions {
 
     /// Writes TLS secrets to the file named by `SSLKEYLOGFILE`, for Wireshark.
     pub fn key_log(mut self, on: bool) -> Self {
-        self.key_log = on;
+        self.key_log = on.then_some(KeyLog(|| Arc::new(rustls::KeyLogFile::new())));
         self
     }
 
@@ -309,6 +326,17 @@ impl TlsOptions {
 impl fmt::Debug for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Certificate({} bytes of DER)", self.der.len())
+    }
+}
+
+/// Where TLS secrets go when [`TlsOptions::key_log`] is on: made only from there, so that
+/// programs that never turn it on do not link rustls' key log writer.
+#[derive(Clone, Copy)]
+pub(crate) struct KeyLog(pub(crate) fn() -> Arc<dyn rustls::KeyLog>);
+
+impl fmt::Debug for KeyLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SSLKEYLOGFILE")
     }
 }
 

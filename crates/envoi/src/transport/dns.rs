@@ -3,9 +3,9 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::sync::mpsc;
 use std::time::Instant;
 
+use super::mailbox::Mailbox;
 use crate::config::{Config, IpVersion};
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 
@@ -79,18 +79,16 @@ fn system_resolve(
             .resolve(host, port)
             .map_err(|e| cant_resolve(host, e));
     };
-    let (tx, rx) = mpsc::channel();
+    let answer = Mailbox::new();
+    let post = answer.clone();
     let name = host.to_owned();
     std::thread::Builder::new()
         .name("envoi-resolve".into())
-        .spawn(move || {
-            let _ = tx.send(SystemResolver.resolve(&name, port));
-        })
+        .spawn(move || post.post(SystemResolver.resolve(&name, port)))
         .map_err(|e| cant_resolve(host, e))?;
-    let wait = deadline.saturating_duration_since(Instant::now());
-    match rx.recv_timeout(wait) {
-        Ok(result) => result.map_err(|e| cant_resolve(host, e)),
-        Err(_) => Err(Error::new(
+    match answer.wait(deadline.saturating_duration_since(Instant::now())) {
+        Some(result) => result.map_err(|e| cant_resolve(host, e)),
+        None => Err(Error::new(
             ErrorKind::Timeout(TimeoutPhase::Resolve),
             host.to_owned(),
         )),

@@ -17,7 +17,7 @@ pub(crate) fn run(
     config: &Arc<rustls::ClientConfig>,
     options: &TlsOptions,
     host: &str,
-    mut tcp: TcpStream,
+    tcp: TcpStream,
     deadline: Option<Instant>,
     sink: &mut EventSink,
 ) -> Result<Stream, Error> {
@@ -27,6 +27,9 @@ pub(crate) fn run(
     })?;
     sink.emit(EventKind::TlsHandshakeStarted);
     let facts = HandshakeFacts::new();
+    // The handshake reads through the stream's own buffer, so rustls' I/O loop is compiled
+    // for one socket type, and whatever arrives after the handshake stays buffered.
+    let mut sock = BufferedSocket::new(tcp);
     while conn.is_handshaking() {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if left.is_some_and(|l| l.is_zero()) {
@@ -35,11 +38,12 @@ pub(crate) fn run(
                 host.to_owned(),
             ));
         }
-        let timeouts = tcp
+        let timeouts = sock
+            .tcp
             .set_read_timeout(left)
-            .and_then(|()| tcp.set_write_timeout(left));
+            .and_then(|()| sock.tcp.set_write_timeout(left));
         let progress =
-            timeouts.and_then(|()| facts.observe(|| conn.complete_io(&mut tcp).map(|_| ())));
+            timeouts.and_then(|()| facts.observe(|| conn.complete_io(&mut sock).map(|_| ())));
         if let Err(e) = progress {
             if is_timeout(&e) {
                 return Err(Error::new(
@@ -57,7 +61,7 @@ pub(crate) fn run(
         .to_owned();
     sink.emit(EventKind::TlsHandshakeDone { version });
     Ok(Stream::Tls(Box::new(TlsStream {
-        inner: StreamOwned::new(conn, BufferedSocket::new(tcp)),
+        inner: StreamOwned::new(conn, sock),
         facts,
     })))
 }

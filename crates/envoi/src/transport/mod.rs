@@ -3,6 +3,7 @@
 
 pub(crate) mod dns;
 mod handshake;
+mod mailbox;
 #[allow(unsafe_code)]
 pub(crate) mod os;
 pub(crate) mod route;

@@ -26,7 +26,7 @@ pub(crate) struct TlsStream {
 /// ~16 KiB) per read: one system call per 64 KiB instead of one per record. Writes go
 /// straight to the socket.
 pub(crate) struct BufferedSocket {
-    tcp: TcpStream,
+    pub(super) tcp: TcpStream,
     buf: Box<[u8]>,
     start: usize,
     end: usize,

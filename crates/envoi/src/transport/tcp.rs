@@ -2,11 +2,11 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+use super::mailbox::Mailbox;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 
@@ -27,7 +27,7 @@ pub(crate) fn connect(
             .map(|s| (s, *addr))
             .map_err(|e| connect_error(*addr, e, deadline));
     }
-    let (tx, rx) = mpsc::channel();
+    let outcomes = Mailbox::new();
     let mut next = 0;
     let mut running = 0;
     let mut last_error: Option<(SocketAddr, io::Error)> = None;
@@ -37,12 +37,10 @@ pub(crate) fn connect(
             next += 1;
             running += 1;
             sink.emit(EventKind::Connecting { addr });
-            let tx = tx.clone();
+            let post = outcomes.clone();
             let spawned = std::thread::Builder::new()
                 .name("envoi-connect".into())
-                .spawn(move || {
-                    let _ = tx.send((addr, connect_one(addr, deadline)));
-                });
+                .spawn(move || post.post((addr, connect_one(addr, deadline))));
             if let Err(e) = spawned {
                 running -= 1;
                 last_error = Some((addr, e));
@@ -59,13 +57,13 @@ pub(crate) fn connect(
         if next < addrs.len() {
             wait = wait.min(ATTEMPT_DELAY);
         }
-        match rx.recv_timeout(wait) {
-            Ok((addr, Ok(stream))) => return Ok((stream, addr)),
-            Ok((addr, Err(e))) => {
+        match outcomes.wait(wait) {
+            Some((addr, Ok(stream))) => return Ok((stream, addr)),
+            Some((addr, Err(e))) => {
                 running -= 1;
                 last_error = Some((addr, e));
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
+            None => {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(Error::new(
                         ErrorKind::Timeout(TimeoutPhase::Connect),
@@ -73,7 +71,6 @@ pub(crate) fn connect(
                     ));
                 }
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
     match last_error {

@@ -1,6 +1,6 @@
 //! Facts read from certificates (by [`der`](super::der)), for the waivers that webpki cannot
-//! do itself: a time inside the validity dates, a name the certificate holds, the dates and the
-//! CRL listing of a leaf checked on its own.
+//! do itself: a time inside the validity dates, a name the certificate holds, the dates of a
+//! leaf checked on its own (its CRL listing is [`revocation`](super::revocation)'s).
 //!
 //! Errors come back as rustls `CertificateError`s so that they classify like webpki's.
 
@@ -8,9 +8,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use rustls::CertificateError;
-use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
-use super::der::{AltName, CertificateFields, CrlFields};
+use super::der::{AltName, CertificateFields};
 
 /// The closed interval of seconds since the Unix epoch in which a certificate is valid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,25 +88,6 @@ pub(super) fn check_dates(
         });
     }
     Ok(())
-}
-
-/// Whether a CRL from the leaf's issuer (by name) lists the leaf's serial number.
-///
-/// Used only when the issuer is unknown, so the CRL's signature cannot be checked against it;
-/// the CRLs are the user's own, trusted as given, and a listing can only refuse, never admit.
-pub(super) fn is_listed(
-    end_entity: &CertificateDer<'_>,
-    crls: &[CertificateRevocationListDer<'static>],
-) -> Result<bool, CertificateError> {
-    let cert = parse(end_entity)?;
-    Ok(crls.iter().any(|crl| {
-        CrlFields::parse(crl).is_some_and(|crl| crl.issuer == cert.issuer && crl.lists(cert.serial))
-    }))
-}
-
-/// Whether `crl` reads, every entry included, so that [`is_listed`] never skips one silently.
-pub(super) fn crl_parses(crl: &CertificateRevocationListDer<'_>) -> bool {
-    CrlFields::parse(crl).is_some()
 }
 
 fn parse<'a>(der: &'a CertificateDer<'_>) -> Result<CertificateFields<'a>, CertificateError> {

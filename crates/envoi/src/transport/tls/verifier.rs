@@ -1,5 +1,5 @@
-//! The server certificate verifier: rustls' webpki verifier, plus pins, plus ignore flags
-//! that each waive exactly one check.
+//! The server certificate verifier: webpki's checks (through rustls), plus pins, plus ignore
+//! flags that each waive exactly one check.
 //!
 //! Waivers change the question asked of webpki rather than its answer:
 //! - expiry: verify at a time inside the certificate's validity ([`leaf::time_inside_validity`]);
@@ -7,7 +7,7 @@
 //! - name: verify against a name the certificate holds ([`leaf::held_name`]); the chain, the
 //!   dates and revocation are still checked (a certificate holding no name at all fails only
 //!   webpki's last check, the name, which is then waived);
-//! - revocation: the webpki verifier is built without the CRLs;
+//! - revocation: the chain is checked without the CRLs;
 //! - invalid certificate (unknown issuer, bad chain): when the chain check fails, check the
 //!   leaf alone: its dates, its listing in the CRLs and its name, each unless waived.
 //!
@@ -19,7 +19,6 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
@@ -27,6 +26,7 @@ use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName,
 
 use super::classify::{self, PinMismatch};
 use super::leaf;
+use super::revocation::{BuildRevocation, RevocationCheck};
 use crate::error::{Error, ErrorKind};
 
 /// Which checks the ignore flags waive.
@@ -41,49 +41,67 @@ pub(super) struct Waivers {
 /// envoi's [`ServerCertVerifier`]; see the module documentation.
 #[derive(Debug)]
 pub(super) struct Verifier {
-    /// Checks chain, dates, revocation and name; None when there is no root to build a chain
-    /// to, which only happens when unknown issuers are accepted.
-    chain: Option<Arc<WebPkiServerVerifier>>,
-    /// The CRLs, for a leaf checked alone; empty when revocation is waived.
-    crls: Vec<CertificateRevocationListDer<'static>>,
+    /// The roots a chain must lead to; None when there is none, which only happens when
+    /// unknown issuers are accepted.
+    roots: Option<Arc<RootCertStore>>,
+    /// The CRL checks; None without CRLs or when revocation is waived.
+    revocation: Option<Box<dyn RevocationCheck>>,
     algorithms: WebPkiSupportedAlgorithms,
     pins: Vec<[u8; 32]>,
     waive: Waivers,
 }
 
 impl Verifier {
-    /// A verifier trusting `roots` and refusing what `crls` list. The CRLs are parsed here,
+    /// A verifier trusting `roots` and refusing what the CRLs list: `crls` with the
+    /// [`BuildRevocation`] their [`Crl`](crate::tls::Crl)s carry. The CRLs are parsed here,
     /// so a bad one fails when the client is built.
     pub(super) fn new(
         roots: RootCertStore,
-        crls: Vec<CertificateRevocationListDer<'static>>,
+        crls: Option<(Vec<CertificateRevocationListDer<'static>>, BuildRevocation)>,
         pins: Vec<[u8; 32]>,
         waive: Waivers,
         provider: &Arc<CryptoProvider>,
     ) -> Result<Verifier, Error> {
-        let crls = if waive.revocation { Vec::new() } else { crls };
-        if let Some(n) = crls.iter().position(|crl| !leaf::crl_parses(crl)) {
-            return Err(bad_crl(n, None));
-        }
-        let chain = if roots.is_empty() {
-            None
-        } else {
-            let verifier =
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(provider))
-                    .with_crls(crls.iter().cloned())
-                    // Only a certificate a CRL lists fails; one no CRL covers passes.
-                    .allow_unknown_revocation_status()
-                    .build()
-                    .map_err(|e| bad_crl(0, Some(e)))?;
-            Some(verifier)
+        let roots = (!roots.is_empty()).then(|| Arc::new(roots));
+        let revocation = match crls {
+            Some((crls, build)) if !waive.revocation => {
+                Some(build(crls, roots.as_ref(), provider)?)
+            }
+            _ => None,
         };
         Ok(Verifier {
-            chain,
-            crls,
+            roots,
+            revocation,
             algorithms: provider.signature_verification_algorithms,
             pins,
             waive,
         })
+    }
+
+    /// Chain, dates, revocation, then the name, as rustls' webpki verifier checks them;
+    /// without CRLs this asks webpki directly, which links no CRL parsing.
+    fn verify_chain(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<(), rustls::Error> {
+        let Some(roots) = &self.roots else {
+            return Err(CertificateError::UnknownIssuer.into());
+        };
+        if let Some(revocation) = &self.revocation {
+            return revocation.verify_chain(end_entity, intermediates, server_name, now);
+        }
+        let cert = ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_cert_signed_by_trust_anchor(
+            &cert,
+            roots,
+            intermediates,
+            now,
+            self.algorithms.all,
+        )?;
+        rustls::client::verify_server_name(&cert, server_name)
     }
 
     /// The pins first: a pinned connection accepts one of the pinned keys and nothing else.
@@ -134,8 +152,10 @@ impl Verifier {
         if !self.waive.expiry {
             leaf::check_dates(end_entity, now)?;
         }
-        if !self.crls.is_empty() && leaf::is_listed(end_entity, &self.crls)? {
-            return Err(CertificateError::Revoked.into());
+        if let Some(revocation) = &self.revocation {
+            if revocation.lists_leaf(end_entity)? {
+                return Err(CertificateError::Revoked.into());
+            }
         }
         if !self.waive.name {
             let parsed = ParsedCertificate::try_from(end_entity)?;
@@ -151,7 +171,8 @@ impl ServerCertVerifier for Verifier {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
+        // rustls' own verifier only logs an OCSP response; this one ignores it.
+        _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         self.check_pins(end_entity)?;
@@ -166,13 +187,7 @@ impl ServerCertVerifier for Verifier {
             .then(|| leaf::held_name(end_entity))
             .flatten();
         let name = held.as_ref().unwrap_or(server_name);
-        let outcome = match &self.chain {
-            Some(chain) => chain
-                .verify_server_cert(end_entity, intermediates, name, ocsp_response, time)
-                .map(drop),
-            None => Err(CertificateError::UnknownIssuer.into()),
-        };
-        match outcome {
+        match self.verify_chain(end_entity, intermediates, name, time) {
             Ok(()) => Ok(ServerCertVerified::assertion()),
             Err(e) => self
                 .after_chain_failure(e, end_entity, server_name, now)
@@ -200,21 +215,6 @@ impl ServerCertVerifier for Verifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
-    }
-}
-
-fn bad_crl(index: usize, source: Option<rustls::client::VerifierBuilderError>) -> Error {
-    let message = match &source {
-        Some(_) => "a certificate revocation list cannot be used".to_owned(),
-        None => format!(
-            "certificate revocation list #{} cannot be parsed",
-            index + 1
-        ),
-    };
-    let err = Error::new(ErrorKind::InvalidRequest, message);
-    match source {
-        Some(source) => err.with_source(source),
-        None => err,
     }
 }
 

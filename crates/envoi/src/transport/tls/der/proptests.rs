@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, UnixTime};
 
-use super::super::leaf;
 use super::super::testkit::{Ca, Leaf};
+use super::super::{leaf, revocation};
 use super::*;
 
 /// A certificate and a CRL of its issuer listing it, made once.
@@ -244,9 +244,9 @@ fn read_everything(der: &[u8], serial: &[u8]) -> Result<(), TestCaseError> {
         let _ = leaf::check_dates(&cert, now);
     }
     let _ = leaf::held_name(&cert);
-    let _ = leaf::crl_parses(&crl);
-    let _ = leaf::is_listed(&cert, std::slice::from_ref(&crl));
-    let _ = leaf::is_listed(&other, &[crl]);
+    let _ = revocation::crl_parses(&crl);
+    let _ = revocation::is_listed(&cert, std::slice::from_ref(&crl));
+    let _ = revocation::is_listed(&other, &[crl]);
     Ok(())
 }
 
