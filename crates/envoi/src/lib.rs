@@ -16,16 +16,18 @@
 //! international domain names in URLs given as text), `poll` (the poll-driven front end),
 //! `tokio` (the async front end), `gzip` (gzip and deflate), `brotli` and `zstd` (content
 //! decoding; a coding whose feature is off is not asked for and arrives raw), `cookies` (the
-//! cookie jar, with the public suffix list) and `charset` (`text()` in the charset
-//! Content-Type names; UTF-8 only without it). A program that wants a small binary and a
-//! quick build sets `default-features = false` and picks what it uses.
+//! cookie jar, with the public suffix list), `charset` (`text()` in the charset
+//! Content-Type names; UTF-8 only without it), `native-roots` (the platform's trust store),
+//! `multipart` (`multipart/form-data` bodies), `socks` (SOCKS5 proxies) and `digest` (Digest
+//! authentication). A program that wants a small binary and a quick build sets
+//! `default-features = false` and picks what it uses.
 //!
 //! URLs are [`Url`], envoi's own type: it parses and joins as the `url` crate does (WHATWG),
 //! without the Unicode tables that crate builds for international domain names, which the
 //! `url` feature brings back, with `url::Url::try_from(response.url())` for code that wants
 //! the `url` crate's type.
 
-// The few system calls std and socket2 lack are in `transport/os.rs`, the one module
+// The few system calls std lacks are in `transport/os.rs`, the one module
 // allowed unsafe code.
 #![deny(unsafe_code)]
 
@@ -37,6 +39,7 @@ mod error;
 mod event;
 mod exchange;
 pub mod http_url;
+#[cfg(feature = "multipart")]
 pub mod multipart;
 pub mod policy;
 #[cfg(feature = "poll")]
@@ -69,4 +72,5 @@ pub use policy::{CookieJar, StoredCookie};
 pub use proxy::{EnvProxies, Proxy, ProxyKind};
 pub use request::{Body, IntoUrl, Request, UserValue};
 pub use transport::dns::{Resolve, SystemResolver};
+#[cfg(feature = "socks")]
 pub use transport::socks::SocksFailure;

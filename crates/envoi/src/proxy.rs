@@ -15,25 +15,34 @@ pub enum ProxyKind {
     /// a CONNECT tunnel; credentials are sent with Basic (or Digest when it asks).
     Http,
     /// A SOCKS5 proxy (RFC 1928, `socks5://`) that is sent the origin's address: the client
-    /// resolves the host name itself. Credentials are RFC 1929's username and password.
+    /// resolves the host name itself. Credentials are RFC 1929's username and password
+    /// (feature `socks`).
+    #[cfg(feature = "socks")]
     Socks5,
     /// A SOCKS5 proxy (`socks5h://`) that is sent the origin's host name to resolve itself
     /// (an IP literal is still sent as an address). Credentials as for
-    /// [`Socks5`](ProxyKind::Socks5).
+    /// [`Socks5`](ProxyKind::Socks5) (feature `socks`).
+    #[cfg(feature = "socks")]
     Socks5h,
 }
 
 impl ProxyKind {
     /// True for the two SOCKS5 kinds.
     pub fn is_socks(self) -> bool {
-        matches!(self, ProxyKind::Socks5 | ProxyKind::Socks5h)
+        match self {
+            ProxyKind::Http => false,
+            #[cfg(feature = "socks")]
+            ProxyKind::Socks5 | ProxyKind::Socks5h => true,
+        }
     }
 
     /// The URL scheme that names this kind (`http`, `socks5`, `socks5h`).
     pub fn scheme(self) -> &'static str {
         match self {
             ProxyKind::Http => "http",
+            #[cfg(feature = "socks")]
             ProxyKind::Socks5 => "socks5",
+            #[cfg(feature = "socks")]
             ProxyKind::Socks5h => "socks5h",
         }
     }
@@ -74,7 +83,8 @@ impl Proxy {
     /// percent-decoded.
     ///
     /// # Errors
-    /// [`ErrorKind::UnsupportedScheme`] for any other scheme (`https`, `socks4`...), and
+    /// [`ErrorKind::UnsupportedScheme`] for any other scheme (`https`, `socks4`...), or for
+    /// `socks5` and `socks5h` without the feature `socks`, and
     /// [`ErrorKind::InvalidUrl`] for text that is not a URL with a host.
     pub fn parse(text: &str) -> Result<Proxy, Error> {
         let with_scheme = if text.contains("://") {
@@ -87,8 +97,17 @@ impl Proxy {
         let url = crate::Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
         let kind = match url.scheme() {
             "http" => ProxyKind::Http,
+            #[cfg(feature = "socks")]
             "socks5" => ProxyKind::Socks5,
+            #[cfg(feature = "socks")]
             "socks5h" => ProxyKind::Socks5h,
+            #[cfg(not(feature = "socks"))]
+            socks @ ("socks5" | "socks5h") => {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedScheme,
+                    format!("proxy scheme `{socks}` needs envoi's `socks` feature"),
+                ))
+            }
             other => {
                 return Err(Error::new(
                     ErrorKind::UnsupportedScheme,
@@ -136,12 +155,14 @@ impl Proxy {
     /// let proxy = envoi::Proxy::socks5("127.0.0.1", 1080).basic_auth("user", "secret");
     /// assert_eq!(proxy.kind(), envoi::ProxyKind::Socks5);
     /// ```
+    #[cfg(feature = "socks")]
     pub fn socks5(host: impl Into<String>, port: u16) -> Proxy {
         Proxy::new(host, port).with_kind(ProxyKind::Socks5)
     }
 
     /// A SOCKS5 proxy at `host:port` that is sent host names to resolve itself
     /// (`socks5h://`).
+    #[cfg(feature = "socks")]
     pub fn socks5h(host: impl Into<String>, port: u16) -> Proxy {
         Proxy::new(host, port).with_kind(ProxyKind::Socks5h)
     }
@@ -181,7 +202,8 @@ impl Proxy {
         self.authorization.as_ref()
     }
 
-    /// The user name and password, if set.
+    /// The user name and password, if set, for SOCKS5's username/password authentication.
+    #[cfg(feature = "socks")]
     pub(crate) fn credentials(&self) -> Option<(&str, &str)> {
         self.credentials
             .as_ref()
@@ -296,6 +318,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "socks")]
     fn socks5_and_socks5h_are_parsed_with_credentials_and_the_default_port() {
         let p = Proxy::parse("socks5://us%3Aer:p%40ss@127.0.0.1").unwrap();
         assert_eq!(p.kind(), ProxyKind::Socks5);
@@ -316,6 +339,17 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(feature = "socks"))]
+    fn socks_proxies_without_the_feature_are_an_unsupported_scheme() {
+        for text in ["socks5://127.0.0.1", "socks5h://127.0.0.1:1080"] {
+            let err = Proxy::parse(text).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::UnsupportedScheme);
+            assert!(err.to_string().contains("`socks` feature"), "{err}");
+        }
+    }
+
+    #[test]
+    #[cfg(feature = "socks")]
     fn the_kind_is_part_of_the_proxy_identity() {
         let http = Proxy::new("127.0.0.1", 1080);
         let socks5 = Proxy::socks5("127.0.0.1", 1080);
@@ -339,7 +373,12 @@ mod tests {
                 "{text}"
             );
         }
-        for text in ["http://", "socks5://", "socks5h://:1080"] {
+        let no_host: &[&str] = if cfg!(feature = "socks") {
+            &["http://", "socks5://", "socks5h://:1080"]
+        } else {
+            &["http://"]
+        };
+        for text in no_host {
             assert_eq!(
                 Proxy::parse(text).unwrap_err().kind(),
                 ErrorKind::InvalidUrl,
@@ -369,13 +408,14 @@ mod tests {
         assert_eq!(upper.https.as_ref().map(Proxy::port), Some(2));
         let lower_first = read(&[("https_proxy", "h:3"), ("HTTPS_PROXY", "h:4")]);
         assert_eq!(lower_first.https.as_ref().map(Proxy::port), Some(3));
-        let all = read(&[("ALL_PROXY", "socks5h://h:5"), ("http_proxy", "h:6")]);
+        #[cfg(feature = "socks")]
+        let (all_proxy, kind) = ("socks5h://h:5", ProxyKind::Socks5h);
+        #[cfg(not(feature = "socks"))]
+        let (all_proxy, kind) = ("h:5", ProxyKind::Http);
+        let all = read(&[("ALL_PROXY", all_proxy), ("http_proxy", "h:6")]);
         assert_eq!(all.http.as_ref().map(Proxy::port), Some(6));
         assert_eq!(all.https.as_ref().map(Proxy::port), Some(5));
-        assert_eq!(
-            all.https.as_ref().map(Proxy::kind),
-            Some(ProxyKind::Socks5h)
-        );
+        assert_eq!(all.https.as_ref().map(Proxy::kind), Some(kind));
         let empty = read(&[("http_proxy", " "), ("all_proxy", "h:7")]);
         assert_eq!(
             empty.http.as_ref().map(Proxy::port),

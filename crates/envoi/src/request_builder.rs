@@ -51,7 +51,9 @@ macro_rules! request_builder_methods {
         }
 
         /// Sets a `multipart/form-data` body and its Content-Type (with the boundary). Files
-        /// in the form are streamed, and sent again after a 307 or 308 redirect.
+        /// in the form are streamed, and sent again after a 307 or 308 redirect (feature
+        /// `multipart`).
+        #[cfg(feature = "multipart")]
         pub fn multipart(self, form: $crate::multipart::Form) -> Self {
             self.map(|r| {
                 let (name, value) =

@@ -22,6 +22,7 @@ use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::exchange::Deadlines;
 use crate::transport::route::Route;
+#[cfg(feature = "socks")]
 use crate::transport::socks::{self, Need};
 use crate::transport::tcp::{connect_error, ATTEMPT_DELAY};
 use crate::transport::tls::{self, HandshakeFacts};
@@ -53,7 +54,9 @@ pub(crate) async fn open(
     });
     if route.is_tunnel() {
         open_tunnel(client, route, &mut tcp, deadline, sink).await?;
-    } else if route.is_socks() {
+    }
+    #[cfg(feature = "socks")]
+    if route.is_socks() {
         open_socks(client, route, &mut tcp, deadline, sink).await?;
     }
     if !route.https {
@@ -203,6 +206,7 @@ async fn open_tunnel(
 /// The SOCKS5 handshake: the origin's name resolved first when the proxy is sent an
 /// address, then the shared machine's bytes written and read (never more than it asks for),
 /// within the connect deadline.
+#[cfg(feature = "socks")]
 async fn open_socks(
     client: &Arc<ClientInner>,
     route: &Route,

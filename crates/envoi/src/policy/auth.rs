@@ -7,7 +7,9 @@
 //! challenge marked `stale=true` (the nonce expired, the credentials were fine), which is
 //! answered one more time.
 
+#[cfg(feature = "digest")]
 mod digest;
+#[cfg(feature = "digest")]
 mod md5;
 
 use std::fmt;
@@ -18,6 +20,7 @@ use http::{Method, StatusCode};
 
 use crate::error::{Error, ErrorKind};
 use crate::Url;
+#[cfg(feature = "digest")]
 use digest::{DigestChallenge, DigestInput};
 
 /// Credentials for a server or a proxy.
@@ -41,7 +44,8 @@ pub enum Auth {
     },
     /// A bearer token (RFC 6750), sent with the first request.
     Bearer(String),
-    /// Digest (RFC 7616), sent in answer to the server's challenge.
+    /// Digest (RFC 7616), sent in answer to the server's challenge (feature `digest`).
+    #[cfg(feature = "digest")]
     Digest {
         /// The user name.
         user: String,
@@ -49,7 +53,7 @@ pub enum Auth {
         password: String,
     },
     /// Whichever of Digest or Basic the challenge offers, Digest first (curl's `--anyauth`);
-    /// nothing is sent before the challenge.
+    /// nothing is sent before the challenge. Without the feature `digest`, Basic only.
     Any {
         /// The user name.
         user: String,
@@ -72,7 +76,8 @@ impl Auth {
         Auth::Bearer(token.into())
     }
 
-    /// Digest credentials.
+    /// Digest credentials (feature `digest`).
+    #[cfg(feature = "digest")]
     pub fn digest(user: impl Into<String>, password: impl Into<String>) -> Auth {
         Auth::Digest {
             user: user.into(),
@@ -111,6 +116,7 @@ impl fmt::Debug for Auth {
         let (scheme, user) = match self {
             Auth::Basic { user, .. } => ("Basic", Some(user)),
             Auth::Bearer(_) => ("Bearer", None),
+            #[cfg(feature = "digest")]
             Auth::Digest { user, .. } => ("Digest", Some(user)),
             Auth::Any { user, .. } => ("Any", Some(user)),
         };
@@ -162,7 +168,9 @@ pub(crate) struct AuthState {
     auth: Auth,
     target: AuthTarget,
     answers: u8,
+    #[cfg(feature = "digest")]
     nonce: Option<String>,
+    #[cfg(feature = "digest")]
     nc: u32,
     /// A redirect left the origin the credentials were given for.
     withdrawn: bool,
@@ -174,7 +182,9 @@ impl AuthState {
             auth,
             target,
             answers: 0,
+            #[cfg(feature = "digest")]
             nonce: None,
+            #[cfg(feature = "digest")]
             nc: 0,
             withdrawn: false,
         }
@@ -200,7 +210,9 @@ impl AuthState {
         let text = match &self.auth {
             Auth::Basic { user, password } => basic_value(user, password),
             Auth::Bearer(token) => format!("Bearer {token}"),
-            Auth::Digest { .. } | Auth::Any { .. } => return Ok(None),
+            #[cfg(feature = "digest")]
+            Auth::Digest { .. } => return Ok(None),
+            Auth::Any { .. } => return Ok(None),
         };
         HeaderValue::from_str(&text).map(Some).map_err(|_| {
             Error::new(
@@ -231,9 +243,13 @@ impl AuthState {
         let (user, password, basic_allowed) = match &self.auth {
             // Sent with the first request already: a challenge now means it was refused.
             Auth::Basic { .. } | Auth::Bearer(_) => return None,
+            #[cfg(feature = "digest")]
             Auth::Digest { user, password } => (user, password, false),
             Auth::Any { user, password } => (user, password, true),
         };
+        #[cfg(not(feature = "digest"))]
+        let _ = (method, uri, cnonce);
+        #[cfg(feature = "digest")]
         if let Some(challenge) = DigestChallenge::pick(&challenges) {
             let allowed = match self.answers {
                 0 => true,
@@ -285,6 +301,7 @@ pub(crate) struct Challenge {
 }
 
 impl Challenge {
+    #[cfg(any(feature = "digest", test))]
     pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()

@@ -17,7 +17,9 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
 use crate::transport::route::Route;
-use crate::transport::{socks, tunnel};
+#[cfg(feature = "socks")]
+use crate::transport::socks;
+use crate::transport::tunnel;
 
 /// What TLS needs to start: the shared configuration and the name to verify and send.
 #[derive(Clone)]
@@ -48,11 +50,13 @@ enum Step {
         written: usize,
     },
     /// The origin's name being resolved for a socks5 proxy, which is sent an address.
+    #[cfg(feature = "socks")]
     SocksResolving {
         tcp: TcpStream,
         pending: Pending,
     },
     /// The SOCKS5 handshake with the proxy.
+    #[cfg(feature = "socks")]
     Socks {
         tcp: TcpStream,
         handshake: Box<socks::Handshake>,
@@ -180,6 +184,7 @@ impl Opening {
                         return Ok(None);
                     }
                 }
+                #[cfg(feature = "socks")]
                 Step::SocksResolving { tcp, mut pending } => match pending.try_answer() {
                     None => {
                         self.step = Step::SocksResolving { tcp, pending };
@@ -193,6 +198,7 @@ impl Opening {
                         self.step = Step::Socks { tcp, handshake };
                     }
                 },
+                #[cfg(feature = "socks")]
                 Step::Socks {
                     mut tcp,
                     mut handshake,
@@ -254,6 +260,7 @@ impl Opening {
             };
             return Ok(None);
         }
+        #[cfg(feature = "socks")]
         if self.route.is_socks() {
             self.step = match socks::target(&self.route) {
                 Some(target) => Step::Socks {
@@ -302,7 +309,9 @@ impl Opening {
             Step::Tunneling {
                 tcp, out, written, ..
             } => super::connect::wait_for(tcp, *written < out.len(), max),
+            #[cfg(feature = "socks")]
             Step::SocksResolving { pending, .. } => pending.wait(max),
+            #[cfg(feature = "socks")]
             Step::Socks { tcp, handshake } => {
                 let write = matches!(handshake.need(), socks::Need::Write(_));
                 super::connect::wait_for(tcp, write, max)

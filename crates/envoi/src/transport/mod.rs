@@ -7,6 +7,7 @@ mod mailbox;
 #[allow(unsafe_code)]
 pub(crate) mod os;
 pub(crate) mod route;
+#[cfg(feature = "socks")]
 pub(crate) mod socks;
 pub(crate) mod stream;
 pub(crate) mod tcp;
@@ -59,7 +60,9 @@ pub(crate) fn open(
     });
     if route.is_tunnel() {
         tunnel::connect(config, route, &mut tcp, deadline, sink)?;
-    } else if route.is_socks() {
+    }
+    #[cfg(feature = "socks")]
+    if route.is_socks() {
         socks::connect(config, route, &mut tcp, deadline, sink)?;
     }
     if !route.https {

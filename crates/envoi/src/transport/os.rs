@@ -1,4 +1,4 @@
-//! The few socket calls that neither std nor socket2 offer, made through libc. This is the
+//! The few socket calls that std does not offer, made through libc. This is the
 //! only unsafe code in envoi, kept in one place to be read as a whole.
 //!
 //! Why not a crate: rustix offered `poll` and a non-blocking `recv`, and with linux-raw-sys
@@ -6,7 +6,7 @@
 //! (`cargo build --timings`, unit times), where issue 4 asks for a build as quick as ureq's. Three thin calls
 //! are cheaper to audit than that is to build.
 
-// Without the poll front end, only `recv_now` has a caller.
+// Without the poll front end, only `recv_now` and `peek_now` have callers.
 #![cfg_attr(not(feature = "poll"), allow(dead_code))]
 
 use std::io;
@@ -76,6 +76,16 @@ pub(crate) fn readable_now(fd: &impl AsFd) -> bool {
 /// `recv(2)` with `MSG_DONTWAIT`: what has arrived, without waiting and whatever the
 /// socket's blocking mode; `None` when nothing has (no bytes, no end, no error).
 pub(crate) fn recv_now(tcp: &TcpStream, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    recv(tcp, buf, libc::MSG_DONTWAIT)
+}
+
+/// [`recv_now`] with `MSG_PEEK`, for one byte: whether anything has arrived (bytes, an end or
+/// an error), leaving it to be read.
+pub(crate) fn peek_now(tcp: &TcpStream) -> io::Result<Option<usize>> {
+    recv(tcp, &mut [0], libc::MSG_PEEK | libc::MSG_DONTWAIT)
+}
+
+fn recv(tcp: &TcpStream, buf: &mut [u8], flags: libc::c_int) -> io::Result<Option<usize>> {
     loop {
         // SAFETY: the descriptor belongs to `tcp`, borrowed for the whole call; recv(2)
         // writes at most `buf.len()` bytes into `buf`, which is initialised and exclusively
@@ -85,7 +95,7 @@ pub(crate) fn recv_now(tcp: &TcpStream, buf: &mut [u8]) -> io::Result<Option<usi
                 tcp.as_raw_fd(),
                 buf.as_mut_ptr().cast::<libc::c_void>(),
                 buf.len(),
-                libc::MSG_DONTWAIT,
+                flags,
             )
         };
         if let Ok(n) = usize::try_from(rc) {

@@ -48,6 +48,7 @@ impl Route {
     }
 
     /// True when every request of the route goes through a SOCKS5 tunnel (http and https).
+    #[cfg(feature = "socks")]
     pub(crate) fn is_socks(&self) -> bool {
         self.proxy.as_ref().is_some_and(|p| p.kind().is_socks())
     }
@@ -97,6 +98,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "socks")]
     fn socks_routes_are_neither_forward_proxies_nor_connect_tunnels() {
         let mut config = Config::default();
         for url in ["http://h:8080/", "https://h/"] {

@@ -118,12 +118,7 @@ impl Stream {
 
     /// True when the socket has bytes, an end or an error to report: one non-blocking peek.
     fn socket_readable_now(&self) -> bool {
-        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
-        let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
-        !matches!(
-            socket2::SockRef::from(self.tcp()).recv_with_flags(&mut probe, flags),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock
-        )
+        !matches!(super::os::peek_now(self.tcp()), Ok(None))
     }
 
     /// True when the peer has closed or sent something unasked: an idle connection in that
@@ -137,13 +132,9 @@ impl Stream {
         }
         // One non-blocking peek (MSG_DONTWAIT), instead of switching the socket to
         // non-blocking and back around a peek: one system call per reuse, not three.
-        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
-        let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
-        match socket2::SockRef::from(self.tcp()).recv_with_flags(&mut probe, flags) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
-            // EOF, unsolicited bytes (a 408, a TLS close_notify), or an error.
-            _ => true,
-        }
+        // Anything but "nothing yet" is stale: EOF, unsolicited bytes (a 408, a TLS
+        // close_notify), or an error.
+        !matches!(super::os::peek_now(self.tcp()), Ok(None))
     }
 }
 

@@ -4,8 +4,6 @@ use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-
 use super::mailbox::Mailbox;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::event::{EventKind, EventSink};
@@ -80,21 +78,19 @@ pub(crate) fn connect(
 }
 
 fn connect_one(addr: SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    let target = SockAddr::from(addr);
-    match deadline {
+    let stream = match deadline {
         Some(deadline) => {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline passed"));
             }
-            socket.connect_timeout(&target, left)?;
+            TcpStream::connect_timeout(&addr, left)?
         }
-        None => socket.connect(&target)?,
-    }
+        None => TcpStream::connect(addr)?,
+    };
     // Requests are written whole; waiting for more bytes to coalesce only adds latency.
-    socket.set_tcp_nodelay(true)?;
-    Ok(socket.into())
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 pub(crate) fn connect_error(addr: SocketAddr, e: io::Error, deadline: Option<Instant>) -> Error {

@@ -28,7 +28,12 @@ fn basic_and_bearer_are_sent_with_the_first_request() {
     );
     let state = AuthState::new(Auth::bearer("tok.en"), AuthTarget::Server);
     assert_eq!(state.initial_header().unwrap().unwrap(), "Bearer tok.en");
-    for auth in [Auth::digest("u", "p"), Auth::any("u", "p")] {
+    let waiting = [
+        #[cfg(feature = "digest")]
+        Auth::digest("u", "p"),
+        Auth::any("u", "p"),
+    ];
+    for auth in waiting {
         let state = AuthState::new(auth, AuthTarget::Server);
         assert_eq!(
             state.initial_header().unwrap(),
@@ -55,6 +60,7 @@ fn a_refused_basic_ends_as_the_401() {
 }
 
 #[test]
+#[cfg(feature = "digest")]
 fn digest_with_wrong_password_is_answered_once() {
     let mut state = AuthState::new(Auth::digest("Mufasa", "wrong"), AuthTarget::Server);
     let headers = challenge_headers(
@@ -71,6 +77,7 @@ fn digest_with_wrong_password_is_answered_once() {
 }
 
 #[test]
+#[cfg(feature = "digest")]
 fn a_stale_nonce_is_answered_one_more_time_and_counts_nc() {
     let mut state = AuthState::new(Auth::digest("u", "p"), AuthTarget::Server);
     let first = challenge_headers(
@@ -96,6 +103,7 @@ fn a_stale_nonce_is_answered_one_more_time_and_counts_nc() {
 }
 
 #[test]
+#[cfg(feature = "digest")]
 fn proxy_challenges_are_answered_only_for_a_proxy() {
     let headers = challenge_headers(AuthTarget::Proxy, &["Digest realm=\"p\", nonce=\"n\""]);
     let mut server = AuthState::new(Auth::digest("u", "p"), AuthTarget::Server);
@@ -118,6 +126,26 @@ fn proxy_challenges_are_answered_only_for_a_proxy() {
 }
 
 #[test]
+#[cfg(not(feature = "digest"))]
+fn any_answers_basic_and_leaves_digest_unanswered_without_the_feature() {
+    let status = StatusCode::UNAUTHORIZED;
+    let both = challenge_headers(
+        AuthTarget::Server,
+        &["Basic realm=\"r\", Digest realm=\"r\", nonce=\"n\", qop=\"auth\""],
+    );
+    let mut state = AuthState::new(Auth::any("u", "p"), AuthTarget::Server);
+    let answer = state.on_challenge(status, &both, &Method::GET, "/", "c");
+    assert_eq!(answer.unwrap(), "Basic dTpw");
+    let digest = challenge_headers(AuthTarget::Server, &["Digest realm=\"r\", nonce=\"n\""]);
+    let mut state = AuthState::new(Auth::any("u", "p"), AuthTarget::Server);
+    assert_eq!(
+        state.on_challenge(status, &digest, &Method::GET, "/", "c"),
+        None
+    );
+}
+
+#[test]
+#[cfg(feature = "digest")]
 fn any_prefers_digest_and_falls_back_to_basic() {
     let status = StatusCode::UNAUTHORIZED;
     let both = challenge_headers(
@@ -201,6 +229,7 @@ fn garbage_challenges_never_panic() {
 }
 
 #[test]
+#[cfg(feature = "digest")]
 fn credentials_stay_behind_when_a_redirect_leaves_the_origin() {
     let status = StatusCode::UNAUTHORIZED;
     let challenge = challenge_headers(AuthTarget::Server, &["Digest realm=\"r\", nonce=\"n\""]);
@@ -234,6 +263,7 @@ fn credentials_stay_behind_when_a_redirect_leaves_the_origin() {
 // Property tests: whatever a server or proxy puts in its challenge field, the parser and the
 // Digest answer never panic.
 
+#[cfg(feature = "digest")]
 mod properties {
     use crate::policy::field_values::field_value;
     use proptest::prelude::*;
