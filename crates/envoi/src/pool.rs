@@ -95,16 +95,25 @@ impl<C> PoolState<C> {
         self.idle.get_mut(route).and_then(Vec::pop)
     }
 
-    /// Keeps `conn` idle for `route`; returns the oldest idle one it displaces when the route
-    /// already holds `max_idle` of them.
-    pub(crate) fn push_idle(&mut self, route: &Route, conn: C, max_idle: usize) -> Option<Idle<C>> {
-        let idle = self.idle.entry(route.clone()).or_default();
-        let oldest = (idle.len() >= max_idle).then(|| idle.remove(0));
-        idle.push(Idle {
-            conn,
-            since: Instant::now(),
-        });
-        oldest
+    /// Keeps `conn` idle for its route (`route_of` reads it from the connection); returns the
+    /// oldest idle one it displaces when the route already holds `max_idle` (at least 1) of
+    /// them. The route is copied only for a route with no list yet: a keep-alive loop
+    /// allocates nothing here.
+    pub(crate) fn push_idle(
+        &mut self,
+        conn: C,
+        route_of: impl Fn(&C) -> &Route,
+        max_idle: usize,
+    ) -> Option<Idle<C>> {
+        let since = Instant::now();
+        if let Some(idle) = self.idle.get_mut(route_of(&conn)) {
+            let oldest = (idle.len() >= max_idle).then(|| idle.remove(0));
+            idle.push(Idle { conn, since });
+            return oldest;
+        }
+        let route = route_of(&conn).clone();
+        self.idle.insert(route, vec![Idle { conn, since }]);
+        None
     }
 
     /// True when the limits leave room for one more open connection to `route`.
@@ -313,9 +322,9 @@ impl Pool {
         if !conn.proto.ready_for_request() || self.limits.max_idle_per_host == 0 {
             return;
         }
-        let route = conn.slot.route.clone();
         let mut state = self.lock();
-        let displaced = state.push_idle(&route, conn, self.limits.max_idle_per_host);
+        let max_idle = self.limits.max_idle_per_host;
+        let displaced = state.push_idle(conn, |c| &c.slot.route, max_idle);
         drop(state);
         drop(displaced);
     }

@@ -293,7 +293,7 @@ fn wait_for_read(
     cx: &mut Context<'_>,
 ) -> Poll<Result<usize, Error>> {
     if timer.is_none() {
-        if let Some(deadline) = deadlines.read(Instant::now()) {
+        if let Some(deadline) = deadlines.read(Instant::now) {
             *timer = Some(Box::pin(tokio::time::sleep_until(deadline.into())));
         }
     }

@@ -137,9 +137,9 @@ impl Pool {
         if !conn.proto.ready_for_request() || self.limits.max_idle_per_host == 0 {
             return;
         }
-        let route = conn.slot.route.clone();
         let mut state = self.lock();
-        let displaced = state.push_idle(&route, conn, self.limits.max_idle_per_host);
+        let max_idle = self.limits.max_idle_per_host;
+        let displaced = state.push_idle(conn, |c| &c.slot.route, max_idle);
         drop(state);
         drop(displaced);
     }

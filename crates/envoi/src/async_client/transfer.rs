@@ -169,7 +169,7 @@ impl Transfer {
         loop {
             match next_head_event(&mut self.conn.proto, sink)? {
                 HeadProgress::NeedData => {
-                    let deadline = self.deadlines.read(Instant::now());
+                    let deadline = self.deadlines.read(Instant::now);
                     self.fill(deadline, TimeoutPhase::FirstByte).await?;
                 }
                 HeadProgress::Final(h) => return Ok(h),
@@ -264,7 +264,7 @@ impl Transfer {
             .collect();
         let mut slices = &mut slices[..];
         while !slices.is_empty() {
-            let deadline = self.deadlines.write(Instant::now());
+            let deadline = self.deadlines.write(Instant::now);
             let stream = &mut self.conn.stream;
             let written = self.written;
             let n = within(deadline, TimeoutPhase::Send, async {
@@ -283,7 +283,7 @@ impl Transfer {
             self.written += n as u64;
             IoSlice::advance_slices(&mut slices, n);
         }
-        let deadline = self.deadlines.write(Instant::now());
+        let deadline = self.deadlines.write(Instant::now);
         let stream = &mut self.conn.stream;
         let written = self.written;
         within(deadline, TimeoutPhase::Send, async {

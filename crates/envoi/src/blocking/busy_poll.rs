@@ -53,8 +53,9 @@ impl ReadPolling {
         self.last_wait = wait;
     }
 
-    /// Reads from `stream` without sleeping until something arrives or `budget` runs out:
-    /// `Some(n)` as `read` returns it, `None` when the budget ran out first.
+    /// Reads from `stream` without sleeping until something arrives or `budget`, counted from
+    /// `start` (a moment ago), runs out: `Some(n)` as `read` returns it, `None` when the budget
+    /// ran out first.
     ///
     /// Each round first yields the CPU, so that a server on the same CPU runs at once (as it
     /// would if this thread slept in `read`) and the read that follows finds its answer.
@@ -66,20 +67,27 @@ impl ReadPolling {
         stream: &mut Stream,
         buf: &mut [u8],
         budget: Duration,
+        start: Instant,
     ) -> io::Result<Option<usize>> {
-        let start = Instant::now();
+        // One clock read per round: the time after a round's read is the next one's time
+        // before its yield, and the first round starts from `start`.
+        let mut before_yield = start;
         loop {
-            let before_yield = Instant::now();
             std::thread::yield_now();
             let ran_another_thread = before_yield.elapsed() > YIELD_RAN_ANOTHER_THREAD;
             match stream.read_now(buf) {
-                Ok(None) if start.elapsed() < budget => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Ok(Some(n)) => {
                     self.answered(ran_another_thread);
                     return Ok(Some(n));
                 }
-                other => return other,
+                Ok(None) => {
+                    before_yield = Instant::now();
+                    if before_yield.saturating_duration_since(start) >= budget {
+                        return Ok(None);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => before_yield = Instant::now(),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -149,7 +157,12 @@ mod tests {
         let (mut stream, _server) = connected_pair();
         let start = Instant::now();
         let got = ReadPolling::default()
-            .receive(&mut stream, &mut [0; 64], Duration::from_millis(20))
+            .receive(
+                &mut stream,
+                &mut [0; 64],
+                Duration::from_millis(20),
+                Instant::now(),
+            )
             .unwrap();
         assert_eq!(got, None);
         assert!(start.elapsed() >= Duration::from_millis(20));
@@ -165,7 +178,12 @@ mod tests {
         });
         let mut buf = [0; 64];
         let got = ReadPolling::default()
-            .receive(&mut stream, &mut buf, Duration::from_secs(10))
+            .receive(
+                &mut stream,
+                &mut buf,
+                Duration::from_secs(10),
+                Instant::now(),
+            )
             .unwrap();
         assert_eq!(got, Some(17));
         assert_eq!(&buf[..17], b"HTTP/1.1 200 OK\r\n");
@@ -177,7 +195,12 @@ mod tests {
         let (mut stream, server) = connected_pair();
         drop(server);
         let got = ReadPolling::default()
-            .receive(&mut stream, &mut [0; 64], Duration::from_secs(10))
+            .receive(
+                &mut stream,
+                &mut [0; 64],
+                Duration::from_secs(10),
+                Instant::now(),
+            )
             .unwrap();
         assert_eq!(got, Some(0));
     }

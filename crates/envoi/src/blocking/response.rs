@@ -261,7 +261,7 @@ impl WireBody {
                     if let Some(n) = read_direct(transfer, buf)? {
                         return Ok(n);
                     }
-                    let deadline = transfer.deadlines.read(Instant::now());
+                    let deadline = transfer.deadlines.read(Instant::now);
                     transfer.fill(deadline, TimeoutPhase::Body)?;
                 }
                 other => {
@@ -316,7 +316,7 @@ fn read_direct(transfer: &mut Transfer, buf: &mut [u8]) -> Result<Option<usize>,
     let want = usize::try_from(window)
         .map_or(buf.len(), |w| w.min(buf.len()))
         .min(MAX_DIRECT_READ);
-    let deadline = transfer.deadlines.read(Instant::now());
+    let deadline = transfer.deadlines.read(Instant::now);
     let budget = transfer.client.config.busy_poll;
     let conn = &mut transfer.conn;
     conn.set_read_deadline(deadline)
@@ -327,7 +327,7 @@ fn read_direct(transfer: &mut Transfer, buf: &mut [u8]) -> Result<Option<usize>,
     let mut polled = if !budget.is_zero() && matches!(conn.stream, Stream::Tls(_)) {
         let polling = &mut conn.read_polling;
         polling
-            .receive(&mut conn.stream, &mut buf[..want], budget)
+            .receive(&mut conn.stream, &mut buf[..want], budget, Instant::now())
             .transpose()
     } else {
         None

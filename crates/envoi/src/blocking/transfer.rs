@@ -183,11 +183,13 @@ impl Transfer {
         loop {
             match next_head_event(&mut self.conn.proto, sink)? {
                 HeadProgress::NeedData => {
-                    let now = Instant::now();
-                    let deadline = self.deadlines.read(now);
-                    if waiting_since.is_none() {
+                    let deadline = self.deadlines.read(Instant::now);
+                    // How long heads take is measured for busy polling only; without it the
+                    // wait costs no clock read.
+                    if waiting_since.is_none() && !self.client.config.busy_poll.is_zero() {
+                        let now = Instant::now();
                         waiting_since = Some(now);
-                        if self.busy_poll(deadline)? {
+                        if self.busy_poll(deadline, now)? {
                             continue;
                         }
                     }
@@ -207,7 +209,7 @@ impl Transfer {
     /// ([`busy_poll`]): true when something arrived (or the stream ended) within the
     /// budget, false when the caller is to wait for it in `fill`. The read deadline is set
     /// first because a TLS read that finds half a record waits for the rest.
-    fn busy_poll(&mut self, deadline: Option<Instant>) -> Result<bool, Error> {
+    fn busy_poll(&mut self, deadline: Option<Instant>, now: Instant) -> Result<bool, Error> {
         let budget = self.client.config.busy_poll;
         let conn = &mut self.conn;
         if !conn.read_polling.worth_polling(budget) {
@@ -216,7 +218,7 @@ impl Transfer {
         conn.set_read_deadline(deadline)
             .map_err(|_| timeout(TimeoutPhase::FirstByte))?;
         let polling = &mut conn.read_polling;
-        match polling.receive(&mut conn.stream, &mut conn.read_buf, budget) {
+        match polling.receive(&mut conn.stream, &mut conn.read_buf, budget, now) {
             Ok(None) => Ok(false),
             Ok(Some(0)) => {
                 conn.proto.receive_eof();
@@ -273,7 +275,7 @@ impl Transfer {
     }
 
     fn write_all(&mut self, pieces: &[&[u8]]) -> Result<(), Error> {
-        let deadline = self.deadlines.write(Instant::now());
+        let deadline = self.deadlines.write(Instant::now);
         self.conn
             .set_write_deadline(deadline)
             .map_err(|_| timeout(TimeoutPhase::Send))?;

@@ -63,14 +63,16 @@ impl Deadlines {
         self.connect
     }
 
-    /// Until when the next read may wait, if it starts at `now`.
-    pub(crate) fn read(&self, now: Instant) -> Option<Instant> {
-        earliest(self.total, self.read_timeout.map(|t| now + t))
+    /// Until when the next read may wait, if it starts at `now()`. The time is asked for only
+    /// when a read timeout is set: a clock read per read adds up over a keep-alive loop.
+    pub(crate) fn read(&self, now: impl FnOnce() -> Instant) -> Option<Instant> {
+        earliest(self.total, self.read_timeout.map(|t| now() + t))
     }
 
-    /// Until when the next write may wait, if it starts at `now`.
-    pub(crate) fn write(&self, now: Instant) -> Option<Instant> {
-        earliest(self.total, self.write_timeout.map(|t| now + t))
+    /// Until when the next write may wait, if it starts at `now()` (asked for only when a
+    /// write timeout is set).
+    pub(crate) fn write(&self, now: impl FnOnce() -> Instant) -> Option<Instant> {
+        earliest(self.total, self.write_timeout.map(|t| now() + t))
     }
 
     /// The request's overall deadline.
@@ -104,6 +106,6 @@ mod tests {
         let start = Instant::now();
         let d = Deadlines::new(&config, &request, start);
         assert_eq!(d.connect(), Some(start + Duration::from_secs(2)));
-        assert_eq!(d.read(start), Some(start + Duration::from_secs(2)));
+        assert_eq!(d.read(|| start), Some(start + Duration::from_secs(2)));
     }
 }

@@ -117,7 +117,16 @@ pub(crate) fn host_value(route: &Route) -> Result<HeaderValue, Error> {
     let default_port = if route.https { 443 } else { 80 };
     let ipv6 = route.host.contains(':');
     // Built by hand: `format!` cost more than the rest of the head (BENCHMARKS.md, client).
-    let mut text = String::with_capacity(route.host.len() + 8);
+    // The exact capacity lets `Bytes` take the buffer over without allocating again.
+    let port_len = match route.port {
+        port if port == default_port => 0,
+        0..=9 => 2,
+        10..=99 => 3,
+        100..=999 => 4,
+        1000..=9999 => 5,
+        _ => 6,
+    };
+    let mut text = String::with_capacity(route.host.len() + 2 * usize::from(ipv6) + port_len);
     if ipv6 {
         text.push('[');
     }
@@ -129,6 +138,11 @@ pub(crate) fn host_value(route: &Route) -> Result<HeaderValue, Error> {
         text.push(':');
         push_decimal(&mut text, route.port);
     }
+    debug_assert_eq!(
+        text.len(),
+        text.capacity(),
+        "the Host value's length was miscounted"
+    );
     HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
         .map_err(|_| Error::new(ErrorKind::InvalidUrl, format!("host `{}`", route.host)))
 }
@@ -245,6 +259,22 @@ mod tests {
         let route = Route::for_url(&request.url, &config).unwrap();
         let e = request_head(&config, &request, &route).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn host_values_carry_every_port_width_and_omit_the_default() {
+        let config = Config::default();
+        for (url, host) in [
+            ("http://h:1/", "h:1"),
+            ("http://h:22/", "h:22"),
+            ("https://h:443/", "h"),
+            ("http://h:443/", "h:443"),
+            ("http://[::1]:8080/", "[::1]:8080"),
+            ("https://h:65535/", "h:65535"),
+            ("http://h:80/", "h"),
+        ] {
+            assert_eq!(head_for(url, &config, |_| {}).headers[header::HOST], host);
+        }
     }
 
     #[test]

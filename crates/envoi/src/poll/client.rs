@@ -243,8 +243,8 @@ impl HttpClient {
                 Phase::Idle | Phase::Body => {}
                 Phase::Requesting => {
                     let deadline = match wire.sending() {
-                        true => self.deadlines.write(wire.progress_at()),
-                        false => self.deadlines.read(wire.progress_at()),
+                        true => self.deadlines.write(|| wire.progress_at()),
+                        false => self.deadlines.read(|| wire.progress_at()),
                     };
                     if deadline.is_some_and(|d| now >= d) {
                         let error = timeout(wire.timeout_phase());

@@ -102,7 +102,7 @@ impl HttpClient {
         let coalesce = self.coalesce_reads && !self.blocking;
         let read = match wire.read_body(max, now, coalesce, &mut self.sink) {
             Ok(BodyRead::Pending) => {
-                let deadline = self.deadlines.read(wire.progress_at());
+                let deadline = self.deadlines.read(|| wire.progress_at());
                 if deadline.is_some_and(|d| now >= d) {
                     Err(timeout(crate::TimeoutPhase::Body))
                 } else {
